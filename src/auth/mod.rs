@@ -1,0 +1,13 @@
+//! Who is calling and what they may do. Authentication is pluggable through [`Authenticator`]:
+//! the identity capability provides the real one (JWT sessions, API keys); until a request is
+//! authenticated, every route outside the public allow-list answers 401.
+
+mod authenticator;
+mod middleware;
+mod permissions;
+mod principal;
+
+pub use authenticator::{Authenticator, NoAuthenticator};
+pub use middleware::require_principal;
+pub use permissions::{allows, Permission};
+pub use principal::{Principal, PrincipalKind, Role};

@@ -1,0 +1,55 @@
+//! The authenticated caller of a request, and how handlers receive it.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::permissions::{allows, Permission};
+use crate::domain::TenantId;
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Auditor,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User,
+    ApiKey,
+}
+
+/// An authenticated user or API key. Holds ids only, never a credential.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Stable id used for rate limiting, logs and audit (user id or API key public id).
+    pub id: String,
+    pub kind: PrincipalKind,
+    /// The tenant whose data this principal acts on; `None` for a global system administrator.
+    pub tenant: Option<TenantId>,
+    pub role: Option<Role>,
+    pub system_admin: bool,
+}
+
+impl Principal {
+    /// `Ok` when the principal holds `permission`; `Forbidden` otherwise.
+    pub fn require(&self, permission: Permission) -> Result<(), Error> {
+        if allows(self, permission) {
+            Ok(())
+        } else {
+            tracing::info!(principal = %self.id, permission = permission.as_str(), "permission denied");
+            Err(Error::Forbidden)
+        }
+    }
+}
+
+/// Handlers take `Principal` as an argument; it is there only behind `require_principal`.
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Principal>().cloned().ok_or(Error::Unauthenticated)
+    }
+}

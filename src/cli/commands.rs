@@ -1,0 +1,82 @@
+//! What each command does.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{Command, ConfigCommand, Failure};
+use crate::config::{self, Config, Loaded, SecretMode, Sources};
+use crate::{store, telemetry, Application};
+
+pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> {
+    match command {
+        Command::Serve => serve().await,
+        Command::Migrate => migrate(out).await,
+        Command::Config(ConfigCommand::Check) => check(out),
+    }
+}
+
+fn load(mode: SecretMode) -> Result<(Loaded, Sources), Failure> {
+    let fail = |lines: Vec<String>| Failure { lines, causes: None };
+    let sources = Sources::from_process(Path::new(".env")).map_err(|e| fail(vec![e]))?;
+    let loaded = Config::load(&sources, mode).map_err(fail)?;
+    Ok((loaded, sources))
+}
+
+fn start_logging(loaded: &Loaded) -> Result<(), Failure> {
+    telemetry::init(&loaded.config).map_err(|e| Failure { lines: vec![e], causes: None })?;
+    for warning in loaded.warnings.iter().chain(&config::generated_secret_warnings(&loaded.config)) {
+        tracing::warn!("{warning}");
+    }
+    Ok(())
+}
+
+async fn serve() -> Result<(), Failure> {
+    let (loaded, _) = load(SecretMode::Generate)?;
+    start_logging(&loaded)?;
+    let scheme = if loaded.config.tls.is_some() { "https" } else { "http" };
+    let environment = format!("{:?}", loaded.config.environment).to_lowercase();
+    let app = Application::build(loaded.config).await?;
+    tracing::info!(
+        address = %app.local_addr(),
+        environment,
+        database = app.store().backend(),
+        "AuditPulse listening on {scheme}://{}",
+        app.local_addr()
+    );
+    app.run_until_signal().await;
+    tracing::info!("AuditPulse stopped");
+    Ok(())
+}
+
+async fn migrate(out: &mut dyn Write) -> Result<(), Failure> {
+    let (loaded, _) = load(SecretMode::Inspect)?;
+    start_logging(&loaded)?;
+    let config = &loaded.config;
+    let store = store::connect(&config.database_url, 1).await?;
+    let result = store.migrate().await;
+    let status = store.schema_status().await;
+    store.close().await;
+    result?;
+    let status = status?;
+    let _ = writeln!(
+        out,
+        "{} database {} is at schema version {}",
+        store.backend(),
+        config.database_url,
+        status.applied.unwrap_or(0)
+    );
+    Ok(())
+}
+
+fn check(out: &mut dyn Write) -> Result<(), Failure> {
+    let (loaded, sources) = load(SecretMode::Inspect)?;
+    for line in config::report(&loaded.config, &sources) {
+        let _ = writeln!(out, "{line}");
+    }
+    for warning in loaded.warnings.iter().chain(&config::generated_secret_warnings(&loaded.config)) {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    let environment = format!("{:?}", loaded.config.environment).to_lowercase();
+    let _ = writeln!(out, "configuration is valid ({environment})");
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The `auditpulse` command line.
+//!
+//! Exit codes: 0 success, 1 runtime or configuration error, 2 usage error. Errors are one line
+//! each (`--verbose` adds the cause chain), never a panic backtrace.
+
+mod commands;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  auditpulse serve                     run on the embedded SQLite database in ./data
+  DATABASE_URL=postgres://ap@localhost/ap auditpulse migrate
+  AUDITPULSE_ENV=production auditpulse config check
+
+Configuration comes from environment variables and a .env file in the working directory;
+see .env.example for every variable and its default.";
+
+#[derive(Debug, Parser)]
+#[command(name = "auditpulse", version, about = "Self-hosted, security-first spend audit service", after_help = EXAMPLES)]
+pub struct Cli {
+    /// Show the full cause of errors.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (applies pending database migrations first).
+    #[command(after_help = "Example:\n  AUDITPULSE_LISTEN=0.0.0.0:8080 auditpulse serve\n\n\
+        With no configuration it uses SQLite at ./data/auditpulse.db and generates development\n\
+        secrets into ./data (mode 0600). Stops gracefully on SIGTERM or SIGINT.")]
+    Serve,
+    /// Apply database migrations and exit.
+    #[command(after_help = "Example:\n  DATABASE_URL=postgres://ap@db.internal/ap?sslmode=require auditpulse migrate\n\n\
+        Refuses a database whose schema is newer than this binary.")]
+    Migrate,
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective values, secrets redacted.
+    #[command(after_help = "Example:\n  AUDITPULSE_ENV=production auditpulse config check\n\n\
+        Exits 1 with one line per problem when any value is invalid or, in production, unsafe.")]
+    Check,
+}
+
+/// A command's failure: one or more lines for the user, and the cause chain for `--verbose`.
+#[derive(Debug)]
+pub struct Failure {
+    pub lines: Vec<String>,
+    pub causes: Option<String>,
+}
+
+impl From<crate::Error> for Failure {
+    fn from(error: crate::Error) -> Self {
+        Failure { lines: vec![error.to_string()], causes: Some(crate::error::cause_chain(&error)) }
+    }
+}
+
+pub fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error (please report it): {info}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match runtime.block_on(commands::run(&cli.command, &mut stdout)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let _ = stdout.flush();
+            for line in &failure.lines {
+                eprintln!("error: {line}");
+            }
+            if cli.verbose {
+                if let Some(causes) = failure.causes {
+                    eprintln!("cause: {causes}");
+                }
+            }
+            ExitCode::from(1)
+        }
+    }
+}

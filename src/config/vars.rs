@@ -1,0 +1,86 @@
+//! The table of every configuration variable AuditPulse reads: name, default, whether it is secret,
+//! and what it does. `.env.example`, `config check` and the unknown-variable warning all come from
+//! here, so a variable cannot be read without being documented.
+
+/// One configuration variable.
+#[derive(Debug, Clone, Copy)]
+pub struct Var {
+    pub name: &'static str,
+    /// The default as the user would write it; empty means "unset".
+    pub default: &'static str,
+    pub secret: bool,
+    pub help: &'static str,
+}
+
+const fn var(name: &'static str, default: &'static str, help: &'static str) -> Var {
+    Var { name, default, secret: false, help }
+}
+
+const fn secret(name: &'static str, help: &'static str) -> Var {
+    Var { name, default: "", secret: true, help }
+}
+
+pub const DATABASE_URL: &str = "DATABASE_URL";
+pub const DEBUG: &str = "DEBUG";
+pub const LOG_LEVEL: &str = "LOG_LEVEL";
+pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
+pub const ENV: &str = "AUDITPULSE_ENV";
+pub const LISTEN: &str = "AUDITPULSE_LISTEN";
+pub const DATA_DIR: &str = "AUDITPULSE_DATA_DIR";
+pub const MAX_BODY_BYTES: &str = "AUDITPULSE_MAX_BODY_BYTES";
+pub const TRUSTED_PROXIES: &str = "AUDITPULSE_TRUSTED_PROXIES";
+pub const TLS_CERT: &str = "AUDITPULSE_TLS_CERT";
+pub const TLS_KEY: &str = "AUDITPULSE_TLS_KEY";
+pub const MASTER_KEYS: &str = "AUDITPULSE_MASTER_KEYS";
+pub const REQUEST_TIMEOUT_SECS: &str = "AUDITPULSE_REQUEST_TIMEOUT_SECS";
+pub const HEADER_TIMEOUT_SECS: &str = "AUDITPULSE_HEADER_TIMEOUT_SECS";
+pub const SHUTDOWN_GRACE_SECS: &str = "AUDITPULSE_SHUTDOWN_GRACE_SECS";
+pub const DB_MAX_CONNECTIONS: &str = "AUDITPULSE_DB_MAX_CONNECTIONS";
+pub const RATE_LIMIT_HEALTH_IP: &str = "AUDITPULSE_RATE_LIMIT_HEALTH_IP";
+pub const RATE_LIMIT_API_IP: &str = "AUDITPULSE_RATE_LIMIT_API_IP";
+pub const RATE_LIMIT_API_PRINCIPAL: &str = "AUDITPULSE_RATE_LIMIT_API_PRINCIPAL";
+pub const RATE_LIMIT_AUTH_IP: &str = "AUDITPULSE_RATE_LIMIT_AUTH_IP";
+pub const RATE_LIMIT_AUTH_PRINCIPAL: &str = "AUDITPULSE_RATE_LIMIT_AUTH_PRINCIPAL";
+pub const RATE_LIMIT_BLOCK_AFTER: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_AFTER";
+pub const RATE_LIMIT_BLOCK_SECS: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_SECS";
+pub const RATE_LIMIT_BLOCK_MAX_SECS: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_MAX_SECS";
+pub const RATE_LIMIT_MAX_CLIENTS: &str = "AUDITPULSE_RATE_LIMIT_MAX_CLIENTS";
+
+/// Every variable, in the order `config check` and `.env.example` show them.
+pub const ALL: &[Var] = &[
+    var(ENV, "development", "`development` or `production`; production refuses unsafe settings"),
+    var(LISTEN, "127.0.0.1:8080", "address and port the API listens on"),
+    var(DATA_DIR, "./data", "where the embedded database and generated development secrets live"),
+    var(DATABASE_URL, "sqlite://<data dir>/auditpulse.db", "sqlite:PATH or postgres://USER@HOST/DB?sslmode=require"),
+    var(DB_MAX_CONNECTIONS, "10", "database connection pool size"),
+    var(DEBUG, "false", "more verbose logs (never allowed in production; never exposes details to clients)"),
+    var(LOG_LEVEL, "info", "error, warn, info, debug, trace, or a tracing filter such as `auditpulse=debug,info`"),
+    var(ALLOWED_ORIGINS, "", "comma-separated origins allowed by CORS, e.g. https://audit.example.com; empty allows none"),
+    var(TRUSTED_PROXIES, "", "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed"),
+    var(TLS_CERT, "", "PEM certificate chain; with AUDITPULSE_TLS_KEY, serve HTTPS (TLS 1.2 and 1.3 only)"),
+    var(TLS_KEY, "", "PEM private key for AUDITPULSE_TLS_CERT"),
+    secret(MASTER_KEYS, "master keys `id:base64(32 bytes)`, comma-separated, first is active; generated into the data dir in development only"),
+    var(MAX_BODY_BYTES, "1048576", "largest request body accepted, in bytes"),
+    var(REQUEST_TIMEOUT_SECS, "30", "a request (body included) not answered within this many seconds gets 408"),
+    var(HEADER_TIMEOUT_SECS, "10", "a client that does not finish sending headers within this many seconds is disconnected"),
+    var(SHUTDOWN_GRACE_SECS, "20", "on SIGTERM/SIGINT, how long in-flight requests may take to finish"),
+    var(RATE_LIMIT_HEALTH_IP, "off", "per-IP limit of /healthz and /readyz: `N/s`, `N/m` or `N/h`, optional `,burst=B`, or `off`"),
+    var(RATE_LIMIT_API_IP, "50/s,burst=100", "per-IP limit of /api routes"),
+    var(RATE_LIMIT_API_PRINCIPAL, "100/s,burst=200", "per-user or per-API-key limit of /api routes"),
+    var(RATE_LIMIT_AUTH_IP, "5/m,burst=5", "per-IP limit of /api/v1/auth and /api/v1/setup routes"),
+    var(RATE_LIMIT_AUTH_PRINCIPAL, "30/m,burst=10", "per-user limit of /api/v1/auth routes"),
+    var(RATE_LIMIT_BLOCK_AFTER, "10", "refused requests in a row after which a client is blocked"),
+    var(RATE_LIMIT_BLOCK_SECS, "60", "first block period; each further block doubles it"),
+    var(RATE_LIMIT_BLOCK_MAX_SECS, "900", "longest block period"),
+    var(RATE_LIMIT_MAX_CLIENTS, "100000", "clients remembered per limiter; the least recently seen are forgotten first"),
+];
+
+/// The variable named `name`, if AuditPulse knows it.
+pub fn find(name: &str) -> Option<&'static Var> {
+    ALL.iter().find(|v| v.name == name)
+}
+
+/// Whether a variable name belongs to AuditPulse's namespace (and so must be known).
+pub fn is_ours(name: &str) -> bool {
+    name.starts_with("AUDITPULSE_") && !name.starts_with("AUDITPULSE_TEST_")
+}

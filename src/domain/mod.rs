@@ -1,0 +1,8 @@
+//! Value types shared by every capability: opaque ids, UTC time, money in minor units.
+
+mod ids;
+mod money;
+pub mod time;
+
+pub use ids::TenantId;
+pub use money::{Currency, Money};

@@ -1,0 +1,90 @@
+//! Money is an integer count of minor units (cents; micro-dollars for LLM cost) in a currency.
+//! There is no float anywhere on this path; arithmetic is checked and never mixes currencies.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An ISO 4217 code, or `USD_MICRO`-style internal units, as three to eight uppercase letters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 8], u8);
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Self, String> {
+        let valid = (3..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+        if !valid {
+            return Err(format!("{code:?} is not a currency code such as USD"));
+        }
+        let mut bytes = [0u8; 8];
+        bytes[..code.len()].copy_from_slice(code.as_bytes());
+        Ok(Self(bytes, code.len() as u8))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0[..usize::from(self.1)]).unwrap_or("")
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    /// Amount in minor units; negative for refunds and credits.
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+
+    /// The sum, or `None` on overflow or when the currencies differ.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        (self.currency == other.currency)
+            .then(|| self.minor.checked_add(other.minor))
+            .flatten()
+            .map(|minor| Money { minor, currency: self.currency })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_refuse_mixed_currencies_and_overflow() {
+        let usd = Currency::parse("USD").unwrap();
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(Money::new(150, usd).checked_add(Money::new(-50, usd)), Some(Money::new(100, usd)));
+        assert_eq!(Money::new(1, usd).checked_add(Money::new(1, eur)), None);
+        assert_eq!(Money::new(i64::MAX, usd).checked_add(Money::new(1, usd)), None);
+    }
+
+    #[test]
+    fn currency_codes_are_validated_and_serialize_as_text() {
+        assert!(Currency::parse("usd").is_err());
+        assert!(Currency::parse("US").is_err());
+        let m = Money::new(1999, Currency::parse("USD").unwrap());
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"minor":1999,"currency":"USD"}"#);
+        assert!(serde_json::from_str::<Money>(r#"{"minor":1.5,"currency":"USD"}"#).is_err());
+    }
+}

@@ -1,0 +1,112 @@
+//! The one interface through which security events leave the code that detects them.
+//!
+//! Invariant: every security event is counted and logged here, then handed to each registered
+//! sink. Sinks must not block (the durable audit store arrives as a sink that queues). Events
+//! never carry secrets: principals are named by id, never by credential.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::ratelimit::{Group, KeyKind};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecurityEventKind {
+    /// A client hit its rate limit (first refusal of an episode) or was blocked for hitting it.
+    RateLimitBreach { group: Group, key: KeyKind, blocked_for: Option<Duration> },
+}
+
+impl SecurityEventKind {
+    pub fn action(&self) -> &'static str {
+        match self {
+            SecurityEventKind::RateLimitBreach { blocked_for: None, .. } => "rate_limit.breach",
+            SecurityEventKind::RateLimitBreach { blocked_for: Some(_), .. } => "rate_limit.block",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityEvent {
+    pub kind: SecurityEventKind,
+    pub at: DateTime<Utc>,
+    pub ip: Option<IpAddr>,
+    /// Principal id (user or API key public id), never a credential.
+    pub principal: Option<String>,
+    /// Route template, never the raw path or query.
+    pub route: Option<String>,
+}
+
+/// Receives every security event.
+pub trait EventSink: Send + Sync {
+    fn record(&self, event: &SecurityEvent);
+}
+
+/// Counters of security events, read by metrics and tests.
+#[derive(Debug, Default)]
+pub struct SecurityCounters {
+    rate_limit_breaches: AtomicU64,
+    rate_limit_blocks: AtomicU64,
+    rate_limited_requests: AtomicU64,
+}
+
+impl SecurityCounters {
+    pub fn rate_limit_breaches(&self) -> u64 {
+        self.rate_limit_breaches.load(Ordering::Relaxed)
+    }
+
+    pub fn rate_limit_blocks(&self) -> u64 {
+        self.rate_limit_blocks.load(Ordering::Relaxed)
+    }
+
+    /// Every request refused by a rate limiter, breach or not.
+    pub fn rate_limited_requests(&self) -> u64 {
+        self.rate_limited_requests.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Default)]
+pub struct Events {
+    sinks: Vec<Arc<dyn EventSink>>,
+    counters: SecurityCounters,
+}
+
+impl Events {
+    pub fn new(sinks: Vec<Arc<dyn EventSink>>) -> Self {
+        Self { sinks, counters: SecurityCounters::default() }
+    }
+
+    pub fn counters(&self) -> &SecurityCounters {
+        &self.counters
+    }
+
+    pub fn emit(&self, event: SecurityEvent) {
+        match &event.kind {
+            SecurityEventKind::RateLimitBreach { blocked_for, .. } => {
+                self.counters.rate_limit_breaches.fetch_add(1, Ordering::Relaxed);
+                if blocked_for.is_some() {
+                    self.counters.rate_limit_blocks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        tracing::warn!(
+            target: "auditpulse::security",
+            action = event.kind.action(),
+            ip = ?event.ip,
+            principal = event.principal.as_deref(),
+            route = event.route.as_deref(),
+            detail = ?event.kind,
+            "security event"
+        );
+        for sink in &self.sinks {
+            sink.record(&event);
+        }
+    }
+
+    /// Counts a refused request that is not itself a breach event.
+    pub fn count_refusal(&self) {
+        self.counters.rate_limited_requests.fetch_add(1, Ordering::Relaxed);
+    }
+}

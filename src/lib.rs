@@ -1,0 +1,34 @@
+//! AuditPulse: a self-hosted, security-first spend audit service.
+//!
+//! The map: each module below is one part of the system. Start at `web::routes` for the API,
+//! `cli` for the commands, `config::vars` for every setting.
+#![forbid(unsafe_code)]
+
+/// Authentication hook, principals, named permissions and the one authorization check.
+pub mod auth;
+/// The `auditpulse` command line: serve, migrate, config check.
+pub mod cli;
+/// Configuration from the environment and `.env`, validated whole; production refusals.
+pub mod config;
+/// Shared value types: opaque ids, UTC time, money in integer minor units.
+pub mod domain;
+/// The one error type and its JSON rendering.
+pub mod error;
+/// The one interface for security events, with their counters.
+pub mod events;
+/// Token-bucket rate limiting by IP and by principal, with graduated blocking.
+pub mod ratelimit;
+/// Secret values that never print.
+pub mod secret;
+/// Storage traits and their SQLite and PostgreSQL implementations, with migrations.
+pub mod store;
+/// Logging: JSON lines in production, readable lines in development.
+pub mod telemetry;
+/// Tenants, the unit of isolation.
+pub mod tenants;
+/// The HTTP server: application, routes, request protections, TLS, graceful shutdown.
+pub mod web;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use web::Application;

@@ -1,0 +1,31 @@
+//! The one place database errors become client errors: constraint violations get meaningful
+//! messages, everything else stays an internal error whose detail goes to the log only.
+
+use sqlx::error::ErrorKind;
+
+use crate::error::Error;
+
+/// Friendly messages for known constraints, by constraint name (PostgreSQL) or `table.column`
+/// (SQLite reports the columns, not the name).
+const CONFLICTS: &[(&[&str], &str)] = &[(&["tenants_slug_key", "tenants.slug"], "a tenant with this slug already exists")];
+
+pub fn map_db_error(error: sqlx::Error) -> Error {
+    let Some(db) = error.as_database_error() else {
+        return Error::Database(error);
+    };
+    match db.kind() {
+        ErrorKind::UniqueViolation => {
+            let key = db.constraint().map(str::to_owned).unwrap_or_else(|| {
+                db.message().rsplit("constraint failed: ").next().unwrap_or_default().to_owned()
+            });
+            let message = CONFLICTS
+                .iter()
+                .find(|(names, _)| names.contains(&key.as_str()))
+                .map(|(_, m)| (*m).to_owned())
+                .unwrap_or_else(|| "this already exists".to_owned());
+            Error::Conflict(message)
+        }
+        ErrorKind::ForeignKeyViolation => Error::Conflict("this refers to something that does not exist or is still in use".to_owned()),
+        _ => Error::Database(error),
+    }
+}

@@ -1,0 +1,86 @@
+//! Storage: one trait per capability, one implementation per backend (SQLite embedded, PostgreSQL
+//! for production), migrations per backend with the same version numbers.
+//!
+//! Invariant: nothing outside this folder writes SQL. A database whose schema is newer than this
+//! binary is refused, never silently used.
+
+mod errors;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::DatabaseUrl;
+use crate::domain::TenantId;
+use crate::error::{Error, Result};
+use crate::tenants::{NewTenant, Tenant};
+
+pub use errors::map_db_error;
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Where the schema stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Highest migration applied to the database, `None` for an empty database.
+    pub applied: Option<i64>,
+    /// Highest migration this binary carries.
+    pub latest: i64,
+}
+
+impl SchemaStatus {
+    pub fn is_current(&self) -> bool {
+        self.applied == Some(self.latest)
+    }
+
+    /// The refusal for a database newer than the binary, if it is.
+    pub fn too_new(&self) -> Option<Error> {
+        self.applied.filter(|&applied| applied > self.latest).map(|applied| {
+            Error::Config(format!(
+                "the database schema is at version {applied}, newer than this AuditPulse binary supports \
+                 (up to {}); run a newer AuditPulse against it",
+                self.latest
+            ))
+        })
+    }
+}
+
+/// Schema and liveness of a backend.
+#[async_trait]
+pub trait SchemaStore: Send + Sync {
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations; refuses a database newer than the binary.
+    async fn migrate(&self) -> Result<()>;
+    async fn schema_status(&self) -> Result<SchemaStatus>;
+    /// Answers when the database answers.
+    async fn ping(&self) -> Result<()>;
+    /// Closes the connection pool (at shutdown).
+    async fn close(&self);
+}
+
+/// Tenants. Listing and creating tenants is a system-administrator operation.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    async fn create_tenant(&self, tenant: &NewTenant) -> Result<Tenant>;
+    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>>;
+    /// Tenants in creation order, after `after` when given, at most `limit`.
+    async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>>;
+}
+
+/// Everything a backend provides.
+pub trait Store: SchemaStore + TenantStore {}
+impl<T: SchemaStore + TenantStore> Store for T {}
+
+/// Connects to the configured database. Does not migrate.
+pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Arc<dyn Store>> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::connect(url, max_connections).await?),
+        DatabaseUrl::Postgres(url) => Arc::new(PgStore::connect(url.expose(), max_connections).await?),
+    })
+}
+
+fn latest(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}

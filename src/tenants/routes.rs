@@ -1,0 +1,71 @@
+//! `/api/v1/tenants`: list and create tenants (system administrators).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+use super::{CreateTenant, Tenant, TenantPage};
+use crate::auth::{Permission, Principal};
+use crate::domain::TenantId;
+use crate::error::{Error, Result};
+use crate::web::{AppState, ValidJson};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<u32>,
+    /// Return tenants created after this one (the previous page's `next_after`).
+    after: Option<TenantId>,
+}
+
+/// List tenants, oldest first.
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(ListParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = TenantPage), (status = 401, body = crate::web::ErrorEnvelope), (status = 403, body = crate::web::ErrorEnvelope)))]
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<TenantPage>> {
+    principal.require(Permission::TenantsRead)?;
+    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Error::BadRequest("limit must be between 1 and 200".to_owned()));
+    }
+    let mut items = state.store.list_tenants(params.after, limit + 1).await?;
+    let next_after = (items.len() > limit as usize).then(|| {
+        items.truncate(limit as usize);
+        items.last().map(|t| t.id)
+    });
+    Ok(Json(TenantPage { items, next_after: next_after.flatten() }))
+}
+
+/// Create a tenant.
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenant,
+    security(("bearer" = [])),
+    responses((status = 201, body = Tenant), (status = 409, description = "slug already in use", body = crate::web::ErrorEnvelope),
+        (status = 422, body = crate::web::ErrorEnvelope)))]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ValidJson(body): ValidJson<CreateTenant>,
+) -> Result<(StatusCode, Json<Tenant>)> {
+    principal.require(Permission::TenantsWrite)?;
+    let tenant = state.store.create_tenant(&body.into_new()).await?;
+    tracing::info!(tenant = %tenant.id, slug = %tenant.slug, "tenant created");
+    Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+/// One tenant.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = String, Path, description = "tenant id")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Tenant), (status = 404, body = crate::web::ErrorEnvelope)))]
+pub async fn get(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Tenant>> {
+    principal.require(Permission::TenantsRead)?;
+    let id: TenantId = id.parse().map_err(|_| Error::NotFound)?;
+    state.store.get_tenant(id).await?.map(Json).ok_or(Error::NotFound)
+}

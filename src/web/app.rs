@@ -1,0 +1,149 @@
+//! The application: connect storage, migrate, build the router with its layers, bind the listener.
+//! The binary and the tests start the server the same way: `Application::build`, then `run_until`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::http::StatusCode;
+use axum::{Extension, Router};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceBuilder;
+use tower_http::timeout::TimeoutLayer;
+
+use super::{client_ip, context, headers, limits, openapi, routes, server, tls, AppState};
+use crate::auth::{Authenticator, NoAuthenticator};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::events::{EventSink, Events};
+use crate::ratelimit::{self, RateLimiter};
+use crate::store::{self, Store};
+
+/// Builds an [`Application`] with optional replacements for its pluggable parts.
+pub struct ApplicationBuilder {
+    config: Config,
+    authenticator: Arc<dyn Authenticator>,
+    sinks: Vec<Arc<dyn EventSink>>,
+}
+
+impl ApplicationBuilder {
+    /// Who is authenticated, and as whom. Defaults to nobody.
+    pub fn authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = authenticator;
+        self
+    }
+
+    /// Another receiver of security events.
+    pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    pub async fn build(self) -> Result<Application> {
+        let config = Arc::new(self.config);
+        let store = store::connect(&config.database_url, config.db_max_connections).await?;
+        store.migrate().await?;
+        let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+        let local_addr = listener.local_addr().map_err(|e| Error::Internal(e.into()))?;
+        let state = AppState {
+            limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
+            events: Arc::new(Events::new(self.sinks)),
+            authenticator: self.authenticator,
+            store,
+            config,
+        };
+        let router = router(&state, tls.is_some())?;
+        Ok(Application { listener, local_addr, router, tls, state })
+    }
+}
+
+/// A bound, ready-to-serve AuditPulse.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    state: AppState,
+}
+
+impl Application {
+    pub fn builder(config: Config) -> ApplicationBuilder {
+        ApplicationBuilder { config, authenticator: Arc::new(NoAuthenticator), sinks: Vec::new() }
+    }
+
+    pub async fn build(config: Config) -> Result<Self> {
+        Self::builder(config).build().await
+    }
+
+    /// The bound address (with the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.state.store.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests and closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
+        let timeouts = server::Timeouts { header: self.state.config.header_timeout, grace: self.state.config.shutdown_grace };
+        server::serve(self.listener, self.router, self.tls, timeouts, shutdown).await;
+        self.state.store.close().await;
+    }
+
+    /// Serves until SIGTERM or SIGINT.
+    pub async fn run_until_signal(self) {
+        self.run_until(shutdown_signal()).await;
+    }
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// The routes wrapped in every protection, outermost first.
+fn router(state: &AppState, tls: bool) -> Result<Router> {
+    let (routes, api) = routes::build(state);
+    let document = serde_json::to_string(&api).map_err(|e| Error::Internal(e.into()))?;
+    let config = &state.config;
+    let router = routes
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn(context::request_context))
+                .layer(from_fn_with_state(tls, headers::security_headers))
+                .option_layer(headers::cors(&config.allowed_origins))
+                .layer(from_fn_with_state(state.clone(), client_ip::resolve_client_ip))
+                .layer(from_fn_with_state(state.clone(), ratelimit::limit_by_ip))
+                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+                .layer(from_fn_with_state(config.max_body_bytes, limits::limit_body)),
+        )
+        .layer(Extension(openapi::Document(Arc::new(document))));
+    Ok(router.with_state(state.clone()))
+}

@@ -1,0 +1,21 @@
+//! The HTTP surface: the application (build, bind, serve), its routes, and the protections every
+//! request passes through.
+
+mod app;
+mod client_ip;
+mod context;
+mod headers;
+mod health;
+mod json;
+mod limits;
+mod openapi;
+pub mod routes;
+mod server;
+mod state;
+mod tls;
+
+pub use app::{Application, ApplicationBuilder};
+pub use client_ip::ClientIp;
+pub use context::{ErrorEnvelope, RequestId};
+pub use json::{Validate, ValidJson};
+pub use state::AppState;

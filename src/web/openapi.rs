@@ -1,0 +1,42 @@
+//! The OpenAPI 3.1 document, generated from the route annotations so it cannot drift from the code.
+
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Extension;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "AuditPulse", description = "Self-hosted, security-first spend audit service."),
+    components(schemas(super::ErrorEnvelope, crate::error::ErrorBody, crate::error::FieldError)),
+    modifiers(&BearerAuth),
+    tags((name = "operations", description = "Health and the API description"),
+         (name = "tenants", description = "Tenants (system administrators)"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The rendered document, built once at start.
+#[derive(Clone)]
+pub struct Document(pub Arc<String>);
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn document(Extension(doc): Extension<Document>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())
+}

@@ -1,0 +1,46 @@
+//! Every route of the API, in one place.
+//!
+//! Invariant: deny by default. A route is reachable without authentication only if it is listed in
+//! `public()`; every other route is added in `protected()`, behind `auth::require_principal`.
+
+use axum::middleware::from_fn_with_state;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{health, openapi, AppState};
+use crate::ratelimit::Group;
+use crate::{auth, tenants};
+
+/// The public allow-list: the only routes that answer without authentication.
+fn public() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(openapi::document))
+}
+
+/// Everything else.
+fn protected(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(tenants::routes::list, tenants::routes::create))
+        .routes(routes!(tenants::routes::get))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_principal))
+}
+
+/// The routes and the OpenAPI document generated from them.
+pub fn build(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(public())
+        .merge(protected(state))
+        .split_for_parts()
+}
+
+/// Which rate-limit group a route template belongs to. Unmatched requests count as `Api`.
+pub fn group_of(route: Option<&str>) -> Group {
+    match route {
+        Some("/healthz" | "/readyz") => Group::Health,
+        Some(r) if r.starts_with("/api/v1/auth/") || r == "/api/v1/setup" => Group::Auth,
+        _ => Group::Api,
+    }
+}

@@ -1,0 +1,18 @@
+//! What every handler can reach. Cheap to clone: every field is shared.
+
+use std::sync::Arc;
+
+use crate::auth::Authenticator;
+use crate::config::Config;
+use crate::events::Events;
+use crate::ratelimit::RateLimiter;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub authenticator: Arc<dyn Authenticator>,
+    pub limiter: Arc<RateLimiter>,
+    pub events: Arc<Events>,
+}
