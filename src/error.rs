@@ -20,7 +20,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -81,9 +84,10 @@ impl ErrorBody {
             StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed"),
             StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
             StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ("unsupported_media_type", "expected Content-Type: application/json")
-            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "expected Content-Type: application/json",
+            ),
             StatusCode::UNAUTHORIZED => ("unauthenticated", "authentication is required"),
             StatusCode::FORBIDDEN => ("forbidden", "you do not have permission to do this"),
             StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "too many requests; retry later"),
@@ -91,7 +95,11 @@ impl ErrorBody {
             s if s.is_server_error() => ("internal_error", "internal server error"),
             _ => ("bad_request", "bad request"),
         };
-        Self { code, message: message.to_owned(), fields: Vec::new() }
+        Self {
+            code,
+            message: message.to_owned(),
+            fields: Vec::new(),
+        }
     }
 }
 
@@ -135,7 +143,11 @@ impl Error {
             Error::Validation(fields) => fields.clone(),
             _ => Vec::new(),
         };
-        ErrorBody { code, message, fields }
+        ErrorBody {
+            code,
+            message,
+            fields,
+        }
     }
 }
 
@@ -160,7 +172,9 @@ impl IntoResponse for Error {
         let mut response = status.into_response();
         if let Error::RateLimited { retry_after } = &self {
             let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if let Error::Unauthenticated = &self {
             response
@@ -178,7 +192,9 @@ mod tests {
 
     #[test]
     fn server_errors_hide_their_cause_from_clients() {
-        let error = Error::Internal(anyhow::anyhow!("connection to 10.0.0.5 refused, password=x"));
+        let error = Error::Internal(anyhow::anyhow!(
+            "connection to 10.0.0.5 refused, password=x"
+        ));
         let body = error.body();
         assert_eq!(body.code, "internal_error");
         assert_eq!(body.message, "internal server error");
@@ -186,7 +202,10 @@ mod tests {
 
     #[test]
     fn rate_limited_sets_retry_after_in_whole_seconds() {
-        let response = Error::RateLimited { retry_after: Duration::from_millis(1200) }.into_response();
+        let response = Error::RateLimited {
+            retry_after: Duration::from_millis(1200),
+        }
+        .into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
     }

@@ -55,7 +55,10 @@ mod tests {
         let secret = SecretString::new("hunter2-very-secret".to_owned());
         assert_eq!(format!("{secret:?}"), REDACTED);
         assert_eq!(format!("{secret}"), REDACTED);
-        assert_eq!(format!("{:#?}", Some(&secret)), format!("Some(\n    {REDACTED},\n)"));
+        assert_eq!(
+            format!("{:#?}", Some(&secret)),
+            format!("Some(\n    {REDACTED},\n)")
+        );
         assert_eq!(secret.expose(), "hunter2-very-secret");
     }
 
@@ -67,7 +70,10 @@ mod tests {
             name: &'static str,
             key: Secret<Vec<u8>>,
         }
-        let holder = Holder { name: "k1", key: Secret::new(b"raw-key-bytes".to_vec()) };
+        let holder = Holder {
+            name: "k1",
+            key: Secret::new(b"raw-key-bytes".to_vec()),
+        };
         let printed = format!("{holder:?}");
         assert!(printed.contains("k1"));
         assert!(!printed.contains("raw"), "{printed}");

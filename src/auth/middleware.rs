@@ -8,16 +8,25 @@ use crate::error::Error;
 use crate::ratelimit::limit_principal;
 use crate::web::{routes::group_of, AppState, ClientIp};
 
-pub async fn require_principal(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_principal(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = request.into_parts();
     let principal = match state.authenticator.authenticate(&parts).await {
         Ok(Some(principal)) => principal,
         Ok(None) => return Error::Unauthenticated.into_response(),
         Err(error) => return error.into_response(),
     };
-    let route = parts.extensions.get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     let ip = parts.extensions.get::<ClientIp>().map(|c| c.0);
-    if let Err(refusal) = limit_principal(&state, group_of(route.as_deref()), &principal.id, ip, route) {
+    if let Err(refusal) =
+        limit_principal(&state, group_of(route.as_deref()), &principal.id, ip, route)
+    {
         return refusal.into_response();
     }
     parts.extensions.insert(principal);

@@ -18,7 +18,11 @@ impl Permission {
 }
 
 /// Permissions of each tenant role. System administrators additionally hold `SYSTEM_ADMIN`.
-const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[(Role::Viewer, &[]), (Role::Auditor, &[]), (Role::Admin, &[])];
+const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
+    (Role::Viewer, &[]),
+    (Role::Auditor, &[]),
+    (Role::Admin, &[]),
+];
 
 const SYSTEM_ADMIN: &[Permission] = &[Permission::TenantsRead, Permission::TenantsWrite];
 
@@ -39,14 +43,26 @@ mod tests {
     use crate::auth::PrincipalKind;
 
     fn principal(role: Option<Role>, system_admin: bool) -> Principal {
-        Principal { id: "u1".into(), kind: PrincipalKind::User, tenant: None, role, system_admin }
+        Principal {
+            id: "u1".into(),
+            kind: PrincipalKind::User,
+            tenant: None,
+            role,
+            system_admin,
+        }
     }
 
     #[test]
     fn only_system_administrators_manage_tenants() {
         assert!(allows(&principal(None, true), Permission::TenantsWrite));
-        assert!(!allows(&principal(Some(Role::Admin), false), Permission::TenantsWrite));
-        assert!(!allows(&principal(Some(Role::Admin), false), Permission::TenantsRead));
+        assert!(!allows(
+            &principal(Some(Role::Admin), false),
+            Permission::TenantsWrite
+        ));
+        assert!(!allows(
+            &principal(Some(Role::Admin), false),
+            Permission::TenantsRead
+        ));
         assert!(!allows(&principal(None, false), Permission::TenantsRead));
     }
 }

@@ -16,15 +16,25 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
 }
 
 fn load(mode: SecretMode) -> Result<(Loaded, Sources), Failure> {
-    let fail = |lines: Vec<String>| Failure { lines, causes: None };
+    let fail = |lines: Vec<String>| Failure {
+        lines,
+        causes: None,
+    };
     let sources = Sources::from_process(Path::new(".env")).map_err(|e| fail(vec![e]))?;
     let loaded = Config::load(&sources, mode).map_err(fail)?;
     Ok((loaded, sources))
 }
 
 fn start_logging(loaded: &Loaded) -> Result<(), Failure> {
-    telemetry::init(&loaded.config).map_err(|e| Failure { lines: vec![e], causes: None })?;
-    for warning in loaded.warnings.iter().chain(&config::generated_secret_warnings(&loaded.config)) {
+    telemetry::init(&loaded.config).map_err(|e| Failure {
+        lines: vec![e],
+        causes: None,
+    })?;
+    for warning in loaded
+        .warnings
+        .iter()
+        .chain(&config::generated_secret_warnings(&loaded.config))
+    {
         tracing::warn!("{warning}");
     }
     Ok(())
@@ -33,7 +43,15 @@ fn start_logging(loaded: &Loaded) -> Result<(), Failure> {
 async fn serve() -> Result<(), Failure> {
     let (loaded, _) = load(SecretMode::Generate)?;
     start_logging(&loaded)?;
-    let scheme = if loaded.config.tls.is_some() { "https" } else { "http" };
+    let stop = crate::web::shutdown_signal().map_err(|e| Failure {
+        lines: vec![format!("cannot install signal handlers: {e}")],
+        causes: None,
+    })?;
+    let scheme = if loaded.config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let environment = format!("{:?}", loaded.config.environment).to_lowercase();
     let app = Application::build(loaded.config).await?;
     tracing::info!(
@@ -43,7 +61,7 @@ async fn serve() -> Result<(), Failure> {
         "AuditPulse listening on {scheme}://{}",
         app.local_addr()
     );
-    app.run_until_signal().await;
+    app.run_until(stop).await;
     tracing::info!("AuditPulse stopped");
     Ok(())
 }
@@ -73,7 +91,11 @@ fn check(out: &mut dyn Write) -> Result<(), Failure> {
     for line in config::report(&loaded.config, &sources) {
         let _ = writeln!(out, "{line}");
     }
-    for warning in loaded.warnings.iter().chain(&config::generated_secret_warnings(&loaded.config)) {
+    for warning in loaded
+        .warnings
+        .iter()
+        .chain(&config::generated_secret_warnings(&loaded.config))
+    {
         let _ = writeln!(out, "warning: {warning}");
     }
     let environment = format!("{:?}", loaded.config.environment).to_lowercase();

@@ -32,13 +32,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the HTTP server (applies pending database migrations first).
-    #[command(after_help = "Example:\n  AUDITPULSE_LISTEN=0.0.0.0:8080 auditpulse serve\n\n\
+    #[command(
+        after_help = "Example:\n  AUDITPULSE_LISTEN=0.0.0.0:8080 auditpulse serve\n\n\
         With no configuration it uses SQLite at ./data/auditpulse.db and generates development\n\
-        secrets into ./data (mode 0600). Stops gracefully on SIGTERM or SIGINT.")]
+        secrets into ./data (mode 0600). Stops gracefully on SIGTERM or SIGINT."
+    )]
     Serve,
     /// Apply database migrations and exit.
-    #[command(after_help = "Example:\n  DATABASE_URL=postgres://ap@db.internal/ap?sslmode=require auditpulse migrate\n\n\
-        Refuses a database whose schema is newer than this binary.")]
+    #[command(
+        after_help = "Example:\n  DATABASE_URL=postgres://ap@db.internal/ap?sslmode=require auditpulse migrate\n\n\
+        Refuses a database whose schema is newer than this binary."
+    )]
     Migrate,
     /// Inspect the configuration.
     #[command(subcommand)]
@@ -48,8 +52,10 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate the configuration and print the effective values, secrets redacted.
-    #[command(after_help = "Example:\n  AUDITPULSE_ENV=production auditpulse config check\n\n\
-        Exits 1 with one line per problem when any value is invalid or, in production, unsafe.")]
+    #[command(
+        after_help = "Example:\n  AUDITPULSE_ENV=production auditpulse config check\n\n\
+        Exits 1 with one line per problem when any value is invalid or, in production, unsafe."
+    )]
     Check,
 }
 
@@ -62,7 +68,10 @@ pub struct Failure {
 
 impl From<crate::Error> for Failure {
     fn from(error: crate::Error) -> Self {
-        Failure { lines: vec![error.to_string()], causes: Some(crate::error::cause_chain(&error)) }
+        Failure {
+            lines: vec![error.to_string()],
+            causes: Some(crate::error::cause_chain(&error)),
+        }
     }
 }
 
@@ -77,7 +86,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -26,7 +26,10 @@ impl DatabaseUrl {
     }
 
     pub fn default_for(data_dir: &Path) -> Self {
-        Self::Sqlite(format!("sqlite://{}", data_dir.join("auditpulse.db").display()))
+        Self::Sqlite(format!(
+            "sqlite://{}",
+            data_dir.join("auditpulse.db").display()
+        ))
     }
 
     pub fn backend(&self) -> &'static str {
@@ -39,19 +42,34 @@ impl DatabaseUrl {
     /// For a PostgreSQL URL to a host other than this machine, whether it requires TLS.
     /// `None` when the question does not apply (SQLite, loopback, Unix socket).
     pub fn remote_without_tls(&self) -> Option<bool> {
-        let Self::Postgres(secret) = self else { return None };
+        let Self::Postgres(secret) = self else {
+            return None;
+        };
         let url = url::Url::parse(secret.expose()).ok()?;
-        let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
         let local = match url.host() {
             None => true,
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost") || d.is_empty(),
+            // Non-special schemes keep IPv4 hosts as opaque text, so parse them here.
+            Some(url::Host::Domain(d)) => {
+                d.is_empty()
+                    || d.eq_ignore_ascii_case("localhost")
+                    || d.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         } && param("host").is_none_or(|h| h.starts_with('/'));
         if local {
             return None;
         }
-        let tls = matches!(param("sslmode").as_deref(), Some("require" | "verify-ca" | "verify-full"));
+        let tls = matches!(
+            param("sslmode").as_deref(),
+            Some("require" | "verify-ca" | "verify-full")
+        );
         Some(!tls)
     }
 }
@@ -62,21 +80,29 @@ impl fmt::Display for DatabaseUrl {
         match self {
             Self::Sqlite(url) => f.write_str(url),
             Self::Postgres(secret) => {
-                let Ok(mut url) = url::Url::parse(secret.expose()) else { return f.write_str(REDACTED) };
+                let Ok(mut url) = url::Url::parse(secret.expose()) else {
+                    return f.write_str(REDACTED);
+                };
+                // The URL encoder would escape the brackets; put a plain marker in, then swap it.
+                const MARK: &str = "__AUDITPULSE_REDACTED__";
                 if url.password().is_some() {
-                    let _ = url.set_password(Some(REDACTED));
+                    let _ = url.set_password(Some(MARK));
                 }
                 let pairs: Vec<(String, String)> = url
                     .query_pairs()
                     .map(|(k, v)| {
-                        let v = if k.eq_ignore_ascii_case("password") { REDACTED.to_owned() } else { v.into_owned() };
+                        let v = if k.eq_ignore_ascii_case("password") {
+                            MARK.to_owned()
+                        } else {
+                            v.into_owned()
+                        };
                         (k.into_owned(), v)
                     })
                     .collect();
                 if !pairs.is_empty() {
                     url.query_pairs_mut().clear().extend_pairs(pairs);
                 }
-                f.write_str(url.as_str())
+                f.write_str(&url.as_str().replace(MARK, REDACTED))
             }
         }
     }
@@ -88,9 +114,15 @@ mod tests {
 
     #[test]
     fn display_hides_passwords() {
-        let url = DatabaseUrl::parse("postgres://app:s3cr3t@db.internal/ap?password=other&sslmode=require").unwrap();
+        let url = DatabaseUrl::parse(
+            "postgres://app:s3cr3t@db.internal/ap?password=other&sslmode=require",
+        )
+        .unwrap();
         let shown = url.to_string();
-        assert!(!shown.contains("s3cr3t") && !shown.contains("other"), "{shown}");
+        assert_eq!(
+            shown,
+            "postgres://app:[REDACTED]@db.internal/ap?password=[REDACTED]&sslmode=require"
+        );
         assert!(shown.contains("db.internal"));
         assert!(!format!("{url:?}").contains("s3cr3t"));
     }
@@ -99,9 +131,18 @@ mod tests {
     fn remote_postgres_needs_sslmode_require_or_stricter() {
         let check = |u: &str| DatabaseUrl::parse(u).unwrap().remote_without_tls();
         assert_eq!(check("postgres://u@db.internal/ap"), Some(true));
-        assert_eq!(check("postgres://u@db.internal/ap?sslmode=prefer"), Some(true));
-        assert_eq!(check("postgres://u@db.internal/ap?sslmode=require"), Some(false));
-        assert_eq!(check("postgres://u@10.1.2.3/ap?sslmode=verify-full"), Some(false));
+        assert_eq!(
+            check("postgres://u@db.internal/ap?sslmode=prefer"),
+            Some(true)
+        );
+        assert_eq!(
+            check("postgres://u@db.internal/ap?sslmode=require"),
+            Some(false)
+        );
+        assert_eq!(
+            check("postgres://u@10.1.2.3/ap?sslmode=verify-full"),
+            Some(false)
+        );
         assert_eq!(check("postgres://u@localhost/ap"), None);
         assert_eq!(check("postgres://u@127.0.0.1:5432/ap"), None);
         assert_eq!(check("postgres://u@[::1]/ap"), None);

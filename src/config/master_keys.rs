@@ -32,24 +32,37 @@ impl MasterKeys {
         let mut keys: Vec<MasterKey> = Vec::new();
         for (index, entry) in super::parse::list(value).enumerate() {
             let position = index + 1;
-            let (id, encoded) = entry
-                .split_once(':')
-                .ok_or_else(|| format!("entry {position} must be id:base64, such as k1:<44 base64 characters>"))?;
-            let valid_id = !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            let (id, encoded) = entry.split_once(':').ok_or_else(|| {
+                format!("entry {position} must be id:base64, such as k1:<44 base64 characters>")
+            })?;
+            let valid_id = !id.is_empty()
+                && id.len() <= 32
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !valid_id {
-                return Err(format!("entry {position}: key id must be 1-32 letters, digits, '-' or '_'"));
+                return Err(format!(
+                    "entry {position}: key id must be 1-32 letters, digits, '-' or '_'"
+                ));
             }
             if keys.iter().any(|k| k.id == id) {
                 return Err(format!("entry {position}: key id {id:?} appears twice"));
             }
             let bytes = zeroize::Zeroizing::new(
-                STANDARD.decode(encoded).map_err(|_| format!("key {id:?} is not valid base64"))?,
+                STANDARD
+                    .decode(encoded)
+                    .map_err(|_| format!("key {id:?} is not valid base64"))?,
             );
-            let key: [u8; 32] = bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| format!("key {id:?} is {} bytes; it must be exactly 32 bytes", bytes.len()))?;
-            keys.push(MasterKey { id: id.to_owned(), key: Secret::new(key) });
+            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                format!(
+                    "key {id:?} is {} bytes; it must be exactly 32 bytes",
+                    bytes.len()
+                )
+            })?;
+            keys.push(MasterKey {
+                id: id.to_owned(),
+                key: Secret::new(key),
+            });
         }
         if keys.is_empty() {
             return Err("no key given".to_owned());
@@ -83,12 +96,18 @@ pub fn read_generated(data_dir: &Path) -> Result<Option<MasterKeys>, String> {
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
     if metadata.permissions().mode() & 0o077 != 0 {
-        return Err(format!("{} is readable by other users; run chmod 600 on it", path.display()));
+        return Err(format!(
+            "{} is readable by other users; run chmod 600 on it",
+            path.display()
+        ));
     }
     let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
     );
-    MasterKeys::parse(text.trim()).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+    MasterKeys::parse(text.trim())
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Creates the development key file (mode 0600, in a 0700 directory) and returns its keys.
@@ -143,7 +162,9 @@ mod tests {
         let err = MasterKeys::parse(&format!("k1:{}", key_b64(16))).unwrap_err();
         assert_eq!(err, "key \"k1\" is 16 bytes; it must be exactly 32 bytes");
         assert!(MasterKeys::parse("k1:not base64!").is_err());
-        assert!(MasterKeys::parse(&format!("k1:{0},k1:{0}", key_b64(32))).unwrap_err().contains("twice"));
+        assert!(MasterKeys::parse(&format!("k1:{0},k1:{0}", key_b64(32)))
+            .unwrap_err()
+            .contains("twice"));
         assert!(MasterKeys::parse(&key_b64(32)).is_err());
     }
 
@@ -151,8 +172,14 @@ mod tests {
     fn debug_never_prints_key_bytes() {
         let keys = MasterKeys::parse(&format!("k1:{}", key_b64(32))).unwrap();
         let printed = format!("{keys:?}");
-        assert!(printed.contains("k1") && printed.contains("[REDACTED]"), "{printed}");
-        assert!(!printed.contains(", 7,") && !printed.contains(&key_b64(32)), "{printed}");
+        assert!(
+            printed.contains("k1") && printed.contains("[REDACTED]"),
+            "{printed}"
+        );
+        assert!(
+            !printed.contains(", 7,") && !printed.contains(&key_b64(32)),
+            "{printed}"
+        );
     }
 
     #[test]
@@ -160,19 +187,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let generated = generate(&data).unwrap();
-        let mode = std::fs::metadata(generated_path(&data)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(generated_path(&data))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         let read = read_generated(&data).unwrap().unwrap();
         assert_eq!(read.active().key.expose(), generated.active().key.expose());
-        assert!(generate(&data).is_err(), "an existing key file must never be overwritten");
+        assert!(
+            generate(&data).is_err(),
+            "an existing key file must never be overwritten"
+        );
     }
 
     #[test]
     fn a_key_file_readable_by_others_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         generate(dir.path()).unwrap();
-        std::fs::set_permissions(generated_path(dir.path()), std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(read_generated(dir.path()).unwrap_err().contains("chmod 600"));
+        std::fs::set_permissions(
+            generated_path(dir.path()),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        assert!(read_generated(dir.path())
+            .unwrap_err()
+            .contains("chmod 600"));
     }
 }

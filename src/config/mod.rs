@@ -94,7 +94,9 @@ impl Reader<'_> {
 
     /// Parses `name` (or its default from `vars.rs`), recording an error naming the variable.
     fn get<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
-        let value = self.raw(name).or_else(|| vars::find(name).map(|v| v.default))?;
+        let value = self
+            .raw(name)
+            .or_else(|| vars::find(name).map(|v| v.default))?;
         match parse(value) {
             Ok(v) => Some(v),
             Err(message) => {
@@ -105,7 +107,8 @@ impl Reader<'_> {
     }
 
     fn secs(&mut self, name: &str, max: u64) -> Option<Duration> {
-        self.get(name, |v| parse::integer(v, 1, max)).map(Duration::from_secs)
+        self.get(name, |v| parse::integer(v, 1, max))
+            .map(Duration::from_secs)
     }
 
     fn rate(&mut self, name: &str) -> Option<Option<Rate>> {
@@ -116,7 +119,10 @@ impl Reader<'_> {
 impl Config {
     /// Reads and validates the configuration. In production, unsafe settings are refused here too.
     pub fn load(sources: &Sources, mode: SecretMode) -> Result<Loaded, Vec<String>> {
-        let mut r = Reader { sources, errors: Vec::new() };
+        let mut r = Reader {
+            sources,
+            errors: Vec::new(),
+        };
         let warnings = unknown_variable_warnings(sources);
         let environment = r.get(vars::ENV, |v| match v {
             "development" | "dev" => Ok(Environment::Development),
@@ -144,30 +150,69 @@ impl Config {
         let production = environment == Some(Environment::Production);
         let master_keys = read_master_keys(&mut r, &data_dir, production, mode);
         let log_level = match log_level {
-            Some(level) => validate_log_level(&level).map_err(|e| r.errors.push(format!("{}: {e}", vars::LOG_LEVEL))).ok().map(|()| level),
+            Some(level) => validate_log_level(&level)
+                .map_err(|e| r.errors.push(format!("{}: {e}", vars::LOG_LEVEL)))
+                .ok()
+                .map(|()| level),
             None => Some(if debug == Some(true) { "debug" } else { "info" }.to_owned()),
         };
 
         let (
-            Some(environment), Some(debug), Some(log_level), Some(listen), Some(database_url),
-            Some(db_max_connections), Some(allowed_origins), Some(trusted_proxies), Some(tls),
-            Some(max_body_bytes), Some(request_timeout), Some(header_timeout), Some(shutdown_grace),
-            Some(rate_limits), Some(master_keys),
+            Some(environment),
+            Some(debug),
+            Some(log_level),
+            Some(listen),
+            Some(database_url),
+            Some(db_max_connections),
+            Some(allowed_origins),
+            Some(trusted_proxies),
+            Some(tls),
+            Some(max_body_bytes),
+            Some(request_timeout),
+            Some(header_timeout),
+            Some(shutdown_grace),
+            Some(rate_limits),
+            Some(master_keys),
         ) = (
-            environment, debug, log_level, listen, database_url, db_max_connections, allowed_origins,
-            trusted_proxies, tls, max_body_bytes, request_timeout, header_timeout, shutdown_grace,
-            rate_limits, master_keys,
-        ) else {
+            environment,
+            debug,
+            log_level,
+            listen,
+            database_url,
+            db_max_connections,
+            allowed_origins,
+            trusted_proxies,
+            tls,
+            max_body_bytes,
+            request_timeout,
+            header_timeout,
+            shutdown_grace,
+            rate_limits,
+            master_keys,
+        )
+        else {
             return Err(r.errors);
         };
         if !r.errors.is_empty() {
             return Err(r.errors);
         }
         let config = Config {
-            environment, debug, log_level, listen, data_dir, database_url,
-            db_max_connections: db_max_connections as u32, allowed_origins, trusted_proxies, tls,
-            master_keys, max_body_bytes: max_body_bytes as usize, request_timeout, header_timeout,
-            shutdown_grace, rate_limits,
+            environment,
+            debug,
+            log_level,
+            listen,
+            data_dir,
+            database_url,
+            db_max_connections: db_max_connections as u32,
+            allowed_origins,
+            trusted_proxies,
+            tls,
+            master_keys,
+            max_body_bytes: max_body_bytes as usize,
+            request_timeout,
+            header_timeout,
+            shutdown_grace,
+            rate_limits,
         };
         if config.environment == Environment::Production {
             let problems = production::problems(&config);
@@ -231,14 +276,19 @@ fn read_tls(r: &mut Reader<'_>) -> Option<Option<TlsFiles>> {
             let mut ok = true;
             for (name, path) in [(vars::TLS_CERT, &cert), (vars::TLS_KEY, &key)] {
                 if !path.is_file() {
-                    r.errors.push(format!("{name}: {} is not a readable file", path.display()));
+                    r.errors
+                        .push(format!("{name}: {} is not a readable file", path.display()));
                     ok = false;
                 }
             }
             ok.then_some(Some(TlsFiles { cert, key }))
         }
         _ => {
-            r.errors.push(format!("{} and {} must be set together", vars::TLS_CERT, vars::TLS_KEY));
+            r.errors.push(format!(
+                "{} and {} must be set together",
+                vars::TLS_CERT,
+                vars::TLS_KEY
+            ));
             None
         }
     }
@@ -250,13 +300,21 @@ fn read_rate_limits(r: &mut Reader<'_>) -> Option<RateLimits> {
     let api_principal = r.rate(vars::RATE_LIMIT_API_PRINCIPAL);
     let auth_ip = r.rate(vars::RATE_LIMIT_AUTH_IP);
     let auth_principal = r.rate(vars::RATE_LIMIT_AUTH_PRINCIPAL);
-    let after = r.get(vars::RATE_LIMIT_BLOCK_AFTER, |v| parse::integer(v, 1, 1_000_000));
+    let after = r.get(vars::RATE_LIMIT_BLOCK_AFTER, |v| {
+        parse::integer(v, 1, 1_000_000)
+    });
     let base = r.secs(vars::RATE_LIMIT_BLOCK_SECS, 86_400);
     let max = r.secs(vars::RATE_LIMIT_BLOCK_MAX_SECS, 86_400 * 7);
-    let max_clients = r.get(vars::RATE_LIMIT_MAX_CLIENTS, |v| parse::integer(v, 16, 10_000_000));
+    let max_clients = r.get(vars::RATE_LIMIT_MAX_CLIENTS, |v| {
+        parse::integer(v, 16, 10_000_000)
+    });
     if let (Some(base), Some(max)) = (base, max) {
         if max < base {
-            r.errors.push(format!("{} must not be below {}", vars::RATE_LIMIT_BLOCK_MAX_SECS, vars::RATE_LIMIT_BLOCK_SECS));
+            r.errors.push(format!(
+                "{} must not be below {}",
+                vars::RATE_LIMIT_BLOCK_MAX_SECS,
+                vars::RATE_LIMIT_BLOCK_SECS
+            ));
         }
     }
     Some(RateLimits {
@@ -265,7 +323,11 @@ fn read_rate_limits(r: &mut Reader<'_>) -> Option<RateLimits> {
         api_principal: api_principal?,
         auth_ip: auth_ip?,
         auth_principal: auth_principal?,
-        block: BlockPolicy { after: after? as u32, base: base?, max: max? },
+        block: BlockPolicy {
+            after: after? as u32,
+            base: base?,
+            max: max?,
+        },
         max_clients: max_clients? as usize,
     })
 }
@@ -277,10 +339,16 @@ fn read_master_keys(
     mode: SecretMode,
 ) -> Option<Option<Sourced<MasterKeys>>> {
     if let Some((_, origin)) = r.sources.get(vars::MASTER_KEYS) {
-        return r.get(vars::MASTER_KEYS, MasterKeys::parse).map(|value| Some(Sourced { value, origin }));
+        return r
+            .get(vars::MASTER_KEYS, MasterKeys::parse)
+            .map(|value| Some(Sourced { value, origin }));
     }
     // Generating a secret is a side effect: only do it for an otherwise valid configuration.
-    let mode = if r.errors.is_empty() { mode } else { SecretMode::Inspect };
+    let mode = if r.errors.is_empty() {
+        mode
+    } else {
+        SecretMode::Inspect
+    };
     if production {
         // Never generate or read development keys in production; `production.rs` reports it.
         return Some(None);
@@ -300,13 +368,20 @@ fn read_master_keys(
             return None;
         }
     };
-    Some(generated.map(|value| Sourced { value, origin: Origin::Generated }))
+    Some(generated.map(|value| Sourced {
+        value,
+        origin: Origin::Generated,
+    }))
 }
 
 /// Warnings to log loudly at every start while development secrets are in use.
 pub fn generated_secret_warnings(config: &Config) -> Vec<String> {
     let mut warnings = Vec::new();
-    if config.master_keys.as_ref().is_some_and(|k| k.origin == Origin::Generated) {
+    if config
+        .master_keys
+        .as_ref()
+        .is_some_and(|k| k.origin == Origin::Generated)
+    {
         warnings.push(format!(
             "USING A GENERATED DEVELOPMENT MASTER KEY from {}: production must set {} itself (see .env.example)",
             master_keys::generated_path(&config.data_dir).display(),

@@ -25,8 +25,9 @@ pub fn integer(value: &str, min: u64, max: u64) -> Result<u64, String> {
 }
 
 pub fn socket_addr(value: &str) -> Result<SocketAddr, String> {
-    SocketAddr::from_str(value)
-        .map_err(|_| format!("expected HOST:PORT with an IP address, such as 127.0.0.1:8080, got {value:?}"))
+    SocketAddr::from_str(value).map_err(|_| {
+        format!("expected HOST:PORT with an IP address, such as 127.0.0.1:8080, got {value:?}")
+    })
 }
 
 /// Comma-separated IP addresses or CIDR ranges.
@@ -47,10 +48,17 @@ pub fn origins(value: &str) -> Result<Vec<String>, String> {
             if item == "*" {
                 return Ok(item.to_owned());
             }
-            let url = url::Url::parse(item).map_err(|_| format!("{item:?} is not an origin such as https://audit.example.com"))?;
+            let url = url::Url::parse(item).map_err(|_| {
+                format!("{item:?} is not an origin such as https://audit.example.com")
+            })?;
             let origin = url.origin().ascii_serialization();
-            if origin == "null" || url.path() != "/" && !url.path().is_empty() || item.ends_with('/') {
-                return Err(format!("{item:?} is not an origin: use scheme://host[:port] with no path"));
+            if origin == "null"
+                || url.path() != "/" && !url.path().is_empty()
+                || item.ends_with('/')
+            {
+                return Err(format!(
+                    "{item:?} is not an origin: use scheme://host[:port] with no path"
+                ));
             }
             Ok(origin)
         })
@@ -67,7 +75,10 @@ mod tests {
 
     #[test]
     fn origins_accept_scheme_host_port_only() {
-        assert_eq!(origins("https://a.example, http://localhost:3000").unwrap(), vec!["https://a.example", "http://localhost:3000"]);
+        assert_eq!(
+            origins("https://a.example, http://localhost:3000").unwrap(),
+            vec!["https://a.example", "http://localhost:3000"]
+        );
         assert!(origins("https://a.example/path").is_err());
         assert!(origins("a.example").is_err());
         assert_eq!(origins("*").unwrap(), vec!["*"]);
@@ -84,7 +95,9 @@ mod tests {
     #[test]
     fn integers_are_range_checked() {
         assert_eq!(integer("1_048_576", 1, u64::MAX).unwrap(), 1_048_576);
-        assert!(integer("0", 1, 10).unwrap_err().contains("between 1 and 10"));
+        assert!(integer("0", 1, 10)
+            .unwrap_err()
+            .contains("between 1 and 10"));
         assert!(integer("ten", 1, 10).is_err());
     }
 }

@@ -34,7 +34,10 @@ pub fn problems(config: &Config) -> Vec<String> {
     }
     for origin in &config.allowed_origins {
         if origin == "*" {
-            problems.push(format!("{}: * is not allowed in production; list the origins", vars::ALLOWED_ORIGINS));
+            problems.push(format!(
+                "{}: * is not allowed in production; list the origins",
+                vars::ALLOWED_ORIGINS
+            ));
         } else if !origin.starts_with("https://") {
             problems.push(format!("{}: {origin} is not https", vars::ALLOWED_ORIGINS));
         }

@@ -54,7 +54,9 @@ impl Sources {
     }
 
     /// Variables given directly, as if from the environment (tests, embedding).
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         let vars = pairs
             .into_iter()
             .map(|(k, v)| (k.into(), (v.into(), Origin::Environment)))

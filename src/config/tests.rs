@@ -6,9 +6,15 @@ const KEY: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 fn load(pairs: &[(&str, &str)]) -> Result<Loaded, Vec<String>> {
     let dir = tempfile::tempdir().unwrap();
-    let mut all: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut all: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     if !pairs.iter().any(|(k, _)| *k == vars::DATA_DIR) {
-        all.push((vars::DATA_DIR.into(), dir.path().join("data").display().to_string()));
+        all.push((
+            vars::DATA_DIR.into(),
+            dir.path().join("data").display().to_string(),
+        ));
     }
     Config::load(&Sources::from_pairs(all), SecretMode::Generate)
 }
@@ -44,14 +50,28 @@ fn every_invalid_value_is_reported_at_once_naming_its_variable() {
     ])
     .unwrap_err();
     assert_eq!(errors.len(), 5, "{errors:?}");
-    for name in [vars::LISTEN, vars::MAX_BODY_BYTES, vars::RATE_LIMIT_API_IP, vars::DATABASE_URL, vars::LOG_LEVEL] {
-        assert!(errors.iter().any(|e| e.starts_with(name)), "{name} missing from {errors:?}");
+    for name in [
+        vars::LISTEN,
+        vars::MAX_BODY_BYTES,
+        vars::RATE_LIMIT_API_IP,
+        vars::DATABASE_URL,
+        vars::LOG_LEVEL,
+    ] {
+        assert!(
+            errors.iter().any(|e| e.starts_with(name)),
+            "{name} missing from {errors:?}"
+        );
     }
 }
 
 #[test]
 fn unknown_auditpulse_variables_are_named_with_a_suggestion() {
-    let loaded = load(&[("AUDITPULSE_LISTN", "127.0.0.1:1"), ("HOME", "/root"), ("AUDITPULSE_TEST_POSTGRES_URL", "x")]).unwrap();
+    let loaded = load(&[
+        ("AUDITPULSE_LISTN", "127.0.0.1:1"),
+        ("HOME", "/root"),
+        ("AUDITPULSE_TEST_POSTGRES_URL", "x"),
+    ])
+    .unwrap();
     assert_eq!(
         loaded.warnings,
         vec!["unknown configuration variable AUDITPULSE_LISTN is ignored (did you mean AUDITPULSE_LISTEN?)"]
@@ -70,7 +90,10 @@ fn a_safe_production_configuration_is_accepted() {
         (vars::ENV, "production"),
         (vars::MASTER_KEYS, KEY),
         (vars::TRUSTED_PROXIES, "10.0.0.0/8"),
-        (vars::DATABASE_URL, "postgres://ap@db.internal/ap?sslmode=verify-full"),
+        (
+            vars::DATABASE_URL,
+            "postgres://ap@db.internal/ap?sslmode=verify-full",
+        ),
         (vars::ALLOWED_ORIGINS, "https://audit.example.com"),
     ])
     .unwrap();
@@ -87,7 +110,10 @@ fn production_refuses_generated_or_missing_master_keys() {
     let data = dir.path().display().to_string();
     load(&[(vars::DATA_DIR, &data)]).unwrap();
     let errors = production_errors(&[(vars::DATA_DIR, &data), (vars::TRUSTED_PROXIES, "10.0.0.1")]);
-    assert!(errors[0].starts_with("AUDITPULSE_MASTER_KEYS"), "{errors:?}");
+    assert!(
+        errors[0].starts_with("AUDITPULSE_MASTER_KEYS"),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -95,8 +121,14 @@ fn production_refuses_each_unsafe_setting_with_one_line() {
     let errors = production_errors(&[
         (vars::MASTER_KEYS, KEY),
         (vars::DEBUG, "true"),
-        (vars::DATABASE_URL, "postgres://ap:pw@db.internal/ap?sslmode=prefer"),
-        (vars::ALLOWED_ORIGINS, "*,http://audit.example.com,https://ok.example.com"),
+        (
+            vars::DATABASE_URL,
+            "postgres://ap:pw@db.internal/ap?sslmode=prefer",
+        ),
+        (
+            vars::ALLOWED_ORIGINS,
+            "*,http://audit.example.com,https://ok.example.com",
+        ),
     ]);
     assert_eq!(
         errors,
@@ -118,10 +150,39 @@ fn report_redacts_every_secret_and_names_sources() {
         (vars::DATABASE_URL, "postgres://ap:hunter2@localhost/ap"),
     ])
     .unwrap();
-    let sources = Sources::from_pairs([(vars::MASTER_KEYS, KEY), (vars::DATABASE_URL, "postgres://ap:hunter2@localhost/ap")]);
+    let sources = Sources::from_pairs([
+        (vars::MASTER_KEYS, KEY),
+        (vars::DATABASE_URL, "postgres://ap:hunter2@localhost/ap"),
+    ]);
     let lines = report(&loaded.config, &sources).join("\n");
-    assert!(!lines.contains("hunter2") && !lines.contains("AAAAAAAA"), "{lines}");
-    assert!(lines.contains("AUDITPULSE_MASTER_KEYS=[REDACTED] (key ids: k1; active: k1)  [environment]"), "{lines}");
-    assert!(lines.contains("AUDITPULSE_LISTEN=127.0.0.1:8080  [default]"), "{lines}");
+    assert!(
+        !lines.contains("hunter2") && !lines.contains("AAAAAAAA"),
+        "{lines}"
+    );
+    assert!(
+        lines
+            .contains("AUDITPULSE_MASTER_KEYS=[REDACTED] (key ids: k1; active: k1)  [environment]"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("AUDITPULSE_LISTEN=127.0.0.1:8080  [default]"),
+        "{lines}"
+    );
     assert_eq!(lines.lines().count(), vars::ALL.len());
+}
+
+#[test]
+fn env_example_documents_exactly_the_known_variables() {
+    let example = include_str!("../../.env.example");
+    let documented: Vec<&str> = example
+        .lines()
+        .filter_map(|l| l.trim_start_matches('#').split_once('='))
+        .map(|(name, _)| name)
+        .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    let known: Vec<&str> = vars::ALL.iter().map(|v| v.name).collect();
+    assert_eq!(documented, known, ".env.example must list every variable of vars::ALL, in order");
+    for var in vars::ALL.iter().filter(|v| !v.secret && !v.default.starts_with('<')) {
+        assert!(example.contains(&format!("#{}={}\n", var.name, var.default)), "{} default differs", var.name);
+    }
 }

@@ -13,11 +13,21 @@ pub struct Var {
 }
 
 const fn var(name: &'static str, default: &'static str, help: &'static str) -> Var {
-    Var { name, default, secret: false, help }
+    Var {
+        name,
+        default,
+        secret: false,
+        help,
+    }
 }
 
 const fn secret(name: &'static str, help: &'static str) -> Var {
-    Var { name, default: "", secret: true, help }
+    Var {
+        name,
+        default: "",
+        secret: true,
+        help,
+    }
 }
 
 pub const DATABASE_URL: &str = "DATABASE_URL";

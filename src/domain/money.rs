@@ -12,7 +12,8 @@ pub struct Currency([u8; 8], u8);
 
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, String> {
-        let valid = (3..=8).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
+        let valid = (3..=8).contains(&code.len())
+            && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_');
         if !valid {
             return Err(format!("{code:?} is not a currency code such as USD"));
         }
@@ -62,7 +63,10 @@ impl Money {
         (self.currency == other.currency)
             .then(|| self.minor.checked_add(other.minor))
             .flatten()
-            .map(|minor| Money { minor, currency: self.currency })
+            .map(|minor| Money {
+                minor,
+                currency: self.currency,
+            })
     }
 }
 
@@ -74,9 +78,15 @@ mod tests {
     fn sums_refuse_mixed_currencies_and_overflow() {
         let usd = Currency::parse("USD").unwrap();
         let eur = Currency::parse("EUR").unwrap();
-        assert_eq!(Money::new(150, usd).checked_add(Money::new(-50, usd)), Some(Money::new(100, usd)));
+        assert_eq!(
+            Money::new(150, usd).checked_add(Money::new(-50, usd)),
+            Some(Money::new(100, usd))
+        );
         assert_eq!(Money::new(1, usd).checked_add(Money::new(1, eur)), None);
-        assert_eq!(Money::new(i64::MAX, usd).checked_add(Money::new(1, usd)), None);
+        assert_eq!(
+            Money::new(i64::MAX, usd).checked_add(Money::new(1, usd)),
+            None
+        );
     }
 
     #[test]
@@ -84,7 +94,10 @@ mod tests {
         assert!(Currency::parse("usd").is_err());
         assert!(Currency::parse("US").is_err());
         let m = Money::new(1999, Currency::parse("USD").unwrap());
-        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"minor":1999,"currency":"USD"}"#);
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"minor":1999,"currency":"USD"}"#
+        );
         assert!(serde_json::from_str::<Money>(r#"{"minor":1.5,"currency":"USD"}"#).is_err());
     }
 }

@@ -16,14 +16,23 @@ use crate::ratelimit::{Group, KeyKind};
 #[derive(Debug, Clone, PartialEq)]
 pub enum SecurityEventKind {
     /// A client hit its rate limit (first refusal of an episode) or was blocked for hitting it.
-    RateLimitBreach { group: Group, key: KeyKind, blocked_for: Option<Duration> },
+    RateLimitBreach {
+        group: Group,
+        key: KeyKind,
+        blocked_for: Option<Duration>,
+    },
 }
 
 impl SecurityEventKind {
     pub fn action(&self) -> &'static str {
         match self {
-            SecurityEventKind::RateLimitBreach { blocked_for: None, .. } => "rate_limit.breach",
-            SecurityEventKind::RateLimitBreach { blocked_for: Some(_), .. } => "rate_limit.block",
+            SecurityEventKind::RateLimitBreach {
+                blocked_for: None, ..
+            } => "rate_limit.breach",
+            SecurityEventKind::RateLimitBreach {
+                blocked_for: Some(_),
+                ..
+            } => "rate_limit.block",
         }
     }
 }
@@ -75,7 +84,10 @@ pub struct Events {
 
 impl Events {
     pub fn new(sinks: Vec<Arc<dyn EventSink>>) -> Self {
-        Self { sinks, counters: SecurityCounters::default() }
+        Self {
+            sinks,
+            counters: SecurityCounters::default(),
+        }
     }
 
     pub fn counters(&self) -> &SecurityCounters {
@@ -85,9 +97,13 @@ impl Events {
     pub fn emit(&self, event: SecurityEvent) {
         match &event.kind {
             SecurityEventKind::RateLimitBreach { blocked_for, .. } => {
-                self.counters.rate_limit_breaches.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .rate_limit_breaches
+                    .fetch_add(1, Ordering::Relaxed);
                 if blocked_for.is_some() {
-                    self.counters.rate_limit_blocks.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .rate_limit_blocks
+                        .fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -107,6 +123,8 @@ impl Events {
 
     /// Counts a refused request that is not itself a breach event.
     pub fn count_refusal(&self) {
-        self.counters.rate_limited_requests.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .rate_limited_requests
+            .fetch_add(1, Ordering::Relaxed);
     }
 }

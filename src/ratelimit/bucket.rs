@@ -51,7 +51,10 @@ impl Bucket {
     pub fn check(&mut self, rate: &Rate, block: &BlockPolicy, now: Instant) -> Decision {
         if let Some(until) = self.blocked_until {
             if until > now {
-                return Decision::Refuse { retry_after: until - now, breach: None };
+                return Decision::Refuse {
+                    retry_after: until - now,
+                    breach: None,
+                };
             }
             self.blocked_until = None;
         }
@@ -66,7 +69,9 @@ impl Bucket {
     }
 
     fn refuse(&mut self, rate: &Rate, block: &BlockPolicy, now: Instant) -> Decision {
-        let quiet = self.last_refusal.map(|last| now.saturating_duration_since(last));
+        let quiet = self
+            .last_refusal
+            .map(|last| now.saturating_duration_since(last));
         // A new episode starts once the client has let a whole period pass without refusals.
         if quiet.is_none_or(|q| q > rate.period) {
             self.refused_in_episode = 0;
@@ -82,10 +87,18 @@ impl Bucket {
             self.block_level = self.block_level.saturating_add(1);
             self.blocked_until = Some(now + period);
             self.refused_in_episode = 0;
-            return Decision::Refuse { retry_after: period, breach: Some(Breach { blocked_for: Some(period) }) };
+            return Decision::Refuse {
+                retry_after: period,
+                breach: Some(Breach {
+                    blocked_for: Some(period),
+                }),
+            };
         }
         let breach = (self.refused_in_episode == 1).then_some(Breach { blocked_for: None });
-        Decision::Refuse { retry_after: until_token, breach }
+        Decision::Refuse {
+            retry_after: until_token,
+            breach,
+        }
     }
 }
 
@@ -93,9 +106,16 @@ impl Bucket {
 mod tests {
     use super::*;
 
-    const RATE: Rate = Rate { count: 2, period: Duration::from_secs(1), burst: 2 };
-    const BLOCK: BlockPolicy =
-        BlockPolicy { after: 3, base: Duration::from_secs(60), max: Duration::from_secs(900) };
+    const RATE: Rate = Rate {
+        count: 2,
+        period: Duration::from_secs(1),
+        burst: 2,
+    };
+    const BLOCK: BlockPolicy = BlockPolicy {
+        after: 3,
+        base: Duration::from_secs(60),
+        max: Duration::from_secs(900),
+    };
 
     fn refused(d: &Decision) -> bool {
         matches!(d, Decision::Refuse { .. })
@@ -109,12 +129,18 @@ mod tests {
         assert_eq!(b.check(&RATE, &BLOCK, t0), Decision::Allow);
         let third = b.check(&RATE, &BLOCK, t0);
         match third {
-            Decision::Refuse { retry_after, breach: Some(Breach { blocked_for: None }) } => {
+            Decision::Refuse {
+                retry_after,
+                breach: Some(Breach { blocked_for: None }),
+            } => {
                 assert_eq!(retry_after, Duration::from_millis(500));
             }
             other => panic!("expected a first breach, got {other:?}"),
         }
-        assert_eq!(b.check(&RATE, &BLOCK, t0 + Duration::from_millis(500)), Decision::Allow);
+        assert_eq!(
+            b.check(&RATE, &BLOCK, t0 + Duration::from_millis(500)),
+            Decision::Allow
+        );
     }
 
     #[test]
@@ -125,18 +151,32 @@ mod tests {
         b.check(&RATE, &BLOCK, t0);
         assert!(refused(&b.check(&RATE, &BLOCK, t0)));
         let second = b.check(&RATE, &BLOCK, t0);
-        assert_eq!(second, Decision::Refuse { retry_after: Duration::from_millis(500), breach: None });
+        assert_eq!(
+            second,
+            Decision::Refuse {
+                retry_after: Duration::from_millis(500),
+                breach: None
+            }
+        );
         let blocked = b.check(&RATE, &BLOCK, t0);
         assert_eq!(
             blocked,
             Decision::Refuse {
                 retry_after: Duration::from_secs(60),
-                breach: Some(Breach { blocked_for: Some(Duration::from_secs(60)) })
+                breach: Some(Breach {
+                    blocked_for: Some(Duration::from_secs(60))
+                })
             }
         );
         // Still blocked 59 s later even though tokens have refilled.
         let t59 = t0 + Duration::from_secs(59);
-        assert_eq!(b.check(&RATE, &BLOCK, t59), Decision::Refuse { retry_after: Duration::from_secs(1), breach: None });
+        assert_eq!(
+            b.check(&RATE, &BLOCK, t59),
+            Decision::Refuse {
+                retry_after: Duration::from_secs(1),
+                breach: None
+            }
+        );
         // After the block, the client gets its tokens back; hammering again blocks for 120 s.
         let t61 = t0 + Duration::from_secs(61);
         assert_eq!(b.check(&RATE, &BLOCK, t61), Decision::Allow);
@@ -145,7 +185,10 @@ mod tests {
             assert!(refused(&b.check(&RATE, &BLOCK, t61)));
         }
         match b.check(&RATE, &BLOCK, t61) {
-            Decision::Refuse { breach: Some(Breach { blocked_for }), .. } => {
+            Decision::Refuse {
+                breach: Some(Breach { blocked_for }),
+                ..
+            } => {
                 assert_eq!(blocked_for, Some(Duration::from_secs(120)));
             }
             other => panic!("expected a second, longer block, got {other:?}"),
@@ -159,11 +202,27 @@ mod tests {
         let mut now = t0;
         for _ in 0..3 {
             // Exhaust, get blocked, wait the block out.
-            while !matches!(b.check(&RATE, &BLOCK, now), Decision::Refuse { breach: Some(Breach { blocked_for: Some(_) }), .. }) {}
+            while !matches!(
+                b.check(&RATE, &BLOCK, now),
+                Decision::Refuse {
+                    breach: Some(Breach {
+                        blocked_for: Some(_)
+                    }),
+                    ..
+                }
+            ) {}
             now += Duration::from_secs(900);
         }
         now += Duration::from_secs(901);
-        while !matches!(b.check(&RATE, &BLOCK, now), Decision::Refuse { breach: Some(Breach { blocked_for: Some(_) }), .. }) {}
+        while !matches!(
+            b.check(&RATE, &BLOCK, now),
+            Decision::Refuse {
+                breach: Some(Breach {
+                    blocked_for: Some(_)
+                }),
+                ..
+            }
+        ) {}
         assert_eq!(b.blocked_until, Some(now + Duration::from_secs(60)));
     }
 }

@@ -24,23 +24,36 @@ pub struct Limiter<K: Hash + Eq> {
 impl<K: Hash + Eq> Limiter<K> {
     /// A limiter remembering at most about `max_clients` keys.
     pub fn new(rate: Rate, block: BlockPolicy, max_clients: usize) -> Self {
-        let per_shard = NonZeroUsize::new(max_clients.div_ceil(SHARDS).max(1)).unwrap_or(NonZeroUsize::MIN);
-        let shards = (0..SHARDS).map(|_| Mutex::new(LruCache::new(per_shard))).collect();
-        Self { rate, block, hasher: Default::default(), shards }
+        let per_shard =
+            NonZeroUsize::new(max_clients.div_ceil(SHARDS).max(1)).unwrap_or(NonZeroUsize::MIN);
+        let shards = (0..SHARDS)
+            .map(|_| Mutex::new(LruCache::new(per_shard)))
+            .collect();
+        Self {
+            rate,
+            block,
+            hasher: Default::default(),
+            shards,
+        }
     }
 
     pub fn check(&self, key: K, now: Instant) -> Decision {
         let shard = &self.shards[(self.hasher.hash_one(&key) as usize) % SHARDS];
         // A poisoned shard only means another request panicked mid-update; its state is still a
         // valid bucket map, so keep limiting rather than failing open or crashing.
-        let mut map = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = shard
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let bucket = map.get_or_insert_mut(key, || Bucket::new(&self.rate, now));
         bucket.check(&self.rate, &self.block, now)
     }
 
     /// Keys currently remembered.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().map(|m| m.len()).unwrap_or(0)).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().map(|m| m.len()).unwrap_or(0))
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -48,7 +61,10 @@ impl<K: Hash + Eq> Limiter<K> {
     }
 
     pub fn capacity(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().map(|m| m.cap().get()).unwrap_or(0)).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().map(|m| m.cap().get()).unwrap_or(0))
+            .sum()
     }
 }
 
@@ -59,8 +75,16 @@ mod tests {
     use super::*;
 
     fn limiter(max: usize) -> Limiter<u32> {
-        let rate = Rate { count: 1, period: Duration::from_secs(60), burst: 1 };
-        let block = BlockPolicy { after: 100, base: Duration::from_secs(60), max: Duration::from_secs(900) };
+        let rate = Rate {
+            count: 1,
+            period: Duration::from_secs(60),
+            burst: 1,
+        };
+        let block = BlockPolicy {
+            after: 100,
+            base: Duration::from_secs(60),
+            max: Duration::from_secs(900),
+        };
         Limiter::new(rate, block, max)
     }
 

@@ -13,7 +13,10 @@ use crate::web::{routes::group_of, AppState, ClientIp};
 
 /// Per-IP limit, before authentication, so unauthenticated floods are cut early.
 pub async fn limit_by_ip(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     let group = group_of(route.as_deref());
     if let Some(ClientIp(ip)) = request.extensions().get::<ClientIp>().copied() {
         let decision = state.limiter.check_ip(group, ip);
@@ -33,7 +36,15 @@ pub fn limit_principal(
     route: Option<String>,
 ) -> Result<(), Error> {
     let decision = state.limiter.check_principal(group, principal);
-    settle(state, decision, group, KeyKind::Principal, ip, Some(principal.to_owned()), route)
+    settle(
+        state,
+        decision,
+        group,
+        KeyKind::Principal,
+        ip,
+        Some(principal.to_owned()),
+        route,
+    )
 }
 
 fn settle(
@@ -45,13 +56,21 @@ fn settle(
     principal: Option<String>,
     route: Option<String>,
 ) -> Result<(), Error> {
-    let Decision::Refuse { retry_after, breach } = decision else {
+    let Decision::Refuse {
+        retry_after,
+        breach,
+    } = decision
+    else {
         return Ok(());
     };
     state.events.count_refusal();
     if let Some(breach) = breach {
         state.events.emit(SecurityEvent {
-            kind: SecurityEventKind::RateLimitBreach { group, key, blocked_for: breach.blocked_for },
+            kind: SecurityEventKind::RateLimitBreach {
+                group,
+                key,
+                blocked_for: breach.blocked_for,
+            },
             at: crate::domain::time::now(),
             ip,
             principal,

@@ -84,12 +84,23 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(limits: &RateLimits) -> Self {
-        let make_ip = |rate: Option<Rate>| rate.map(|r| Limiter::new(r, limits.block, limits.max_clients));
-        let make_p = |rate: Option<Rate>| rate.map(|r| Limiter::new(r, limits.block, limits.max_clients));
+        let make_ip =
+            |rate: Option<Rate>| rate.map(|r| Limiter::new(r, limits.block, limits.max_clients));
+        let make_p =
+            |rate: Option<Rate>| rate.map(|r| Limiter::new(r, limits.block, limits.max_clients));
         Self {
-            health: GroupLimiters { ip: make_ip(limits.health_ip), principal: None },
-            api: GroupLimiters { ip: make_ip(limits.api_ip), principal: make_p(limits.api_principal) },
-            auth: GroupLimiters { ip: make_ip(limits.auth_ip), principal: make_p(limits.auth_principal) },
+            health: GroupLimiters {
+                ip: make_ip(limits.health_ip),
+                principal: None,
+            },
+            api: GroupLimiters {
+                ip: make_ip(limits.api_ip),
+                principal: make_p(limits.api_principal),
+            },
+            auth: GroupLimiters {
+                ip: make_ip(limits.auth_ip),
+                principal: make_p(limits.auth_principal),
+            },
         }
     }
 

@@ -19,11 +19,15 @@ impl Rate {
         if value.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
-        let expected = || format!("expected N/s, N/m or N/h with optional ,burst=B, or off; got {value:?}");
+        let expected =
+            || format!("expected N/s, N/m or N/h with optional ,burst=B, or off; got {value:?}");
         let (rate, burst) = match value.split_once(',') {
             Some((rate, rest)) => {
                 let b = rest.trim().strip_prefix("burst=").ok_or_else(expected)?;
-                (rate.trim(), Some(b.trim().parse::<u32>().map_err(|_| expected())?))
+                (
+                    rate.trim(),
+                    Some(b.trim().parse::<u32>().map_err(|_| expected())?),
+                )
             }
             None => (value, None),
         };
@@ -37,9 +41,15 @@ impl Rate {
         };
         let burst = burst.unwrap_or(count);
         if count == 0 || burst == 0 {
-            return Err(format!("rate and burst must be at least 1 (use off to disable); got {value:?}"));
+            return Err(format!(
+                "rate and burst must be at least 1 (use off to disable); got {value:?}"
+            ));
         }
-        Ok(Some(Self { count, period, burst }))
+        Ok(Some(Self {
+            count,
+            period,
+            burst,
+        }))
     }
 
     /// Tokens added per second.
@@ -73,7 +83,10 @@ impl BlockPolicy {
     /// The block period for the `level`-th block (0-based): base, 2×base, 4×base... capped at max.
     pub fn period(&self, level: u32) -> Duration {
         let factor = 1u32.checked_shl(level.min(31)).unwrap_or(u32::MAX);
-        self.base.checked_mul(factor).unwrap_or(self.max).min(self.max)
+        self.base
+            .checked_mul(factor)
+            .unwrap_or(self.max)
+            .min(self.max)
     }
 }
 
@@ -83,7 +96,14 @@ mod tests {
 
     #[test]
     fn rates_parse_with_and_without_burst() {
-        assert_eq!(Rate::parse("5/m").unwrap(), Some(Rate { count: 5, period: Duration::from_secs(60), burst: 5 }));
+        assert_eq!(
+            Rate::parse("5/m").unwrap(),
+            Some(Rate {
+                count: 5,
+                period: Duration::from_secs(60),
+                burst: 5
+            })
+        );
         let r = Rate::parse("50/s, burst=100").unwrap().unwrap();
         assert_eq!((r.count, r.burst, r.per_second()), (50, 100, 50.0));
         assert_eq!(Rate::parse("OFF").unwrap(), None);
@@ -99,7 +119,11 @@ mod tests {
 
     #[test]
     fn block_periods_double_up_to_the_maximum() {
-        let p = BlockPolicy { after: 3, base: Duration::from_secs(60), max: Duration::from_secs(900) };
+        let p = BlockPolicy {
+            after: 3,
+            base: Duration::from_secs(60),
+            max: Duration::from_secs(900),
+        };
         let secs: Vec<u64> = (0..6).map(|l| p.period(l).as_secs()).collect();
         assert_eq!(secs, vec![60, 120, 240, 480, 900, 900]);
         assert_eq!(p.period(200).as_secs(), 900);

@@ -7,7 +7,10 @@ use crate::error::Error;
 
 /// Friendly messages for known constraints, by constraint name (PostgreSQL) or `table.column`
 /// (SQLite reports the columns, not the name).
-const CONFLICTS: &[(&[&str], &str)] = &[(&["tenants_slug_key", "tenants.slug"], "a tenant with this slug already exists")];
+const CONFLICTS: &[(&[&str], &str)] = &[(
+    &["tenants_slug_key", "tenants.slug"],
+    "a tenant with this slug already exists",
+)];
 
 pub fn map_db_error(error: sqlx::Error) -> Error {
     let Some(db) = error.as_database_error() else {
@@ -16,7 +19,11 @@ pub fn map_db_error(error: sqlx::Error) -> Error {
     match db.kind() {
         ErrorKind::UniqueViolation => {
             let key = db.constraint().map(str::to_owned).unwrap_or_else(|| {
-                db.message().rsplit("constraint failed: ").next().unwrap_or_default().to_owned()
+                db.message()
+                    .rsplit("constraint failed: ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
             });
             let message = CONFLICTS
                 .iter()
@@ -25,7 +32,9 @@ pub fn map_db_error(error: sqlx::Error) -> Error {
                 .unwrap_or_else(|| "this already exists".to_owned());
             Error::Conflict(message)
         }
-        ErrorKind::ForeignKeyViolation => Error::Conflict("this refers to something that does not exist or is still in use".to_owned()),
+        ErrorKind::ForeignKeyViolation => Error::Conflict(
+            "this refers to something that does not exist or is still in use".to_owned(),
+        ),
         _ => Error::Database(error),
     }
 }

@@ -77,7 +77,9 @@ impl<T: SchemaStore + TenantStore> Store for T {}
 pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Arc<dyn Store>> {
     Ok(match url {
         DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::connect(url, max_connections).await?),
-        DatabaseUrl::Postgres(url) => Arc::new(PgStore::connect(url.expose(), max_connections).await?),
+        DatabaseUrl::Postgres(url) => {
+            Arc::new(PgStore::connect(url.expose(), max_connections).await?)
+        }
     })
 }
 

@@ -60,7 +60,10 @@ impl SchemaStore for PgStore {
         if let Some(refusal) = self.schema_status().await?.too_new() {
             return Err(refusal);
         }
-        MIGRATOR.run(&self.pool).await.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
         Ok(())
     }
 
@@ -69,12 +72,17 @@ impl SchemaStore for PgStore {
             .fetch_one(&self.pool)
             .await?;
         let applied = match exists {
-            true => sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.pool)
-                .await?,
+            true => {
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&self.pool)
+                    .await?
+            }
             false => None,
         };
-        Ok(SchemaStatus { applied, latest: super::latest(&MIGRATOR) })
+        Ok(SchemaStatus {
+            applied,
+            latest: super::latest(&MIGRATOR),
+        })
     }
 
     async fn ping(&self) -> Result<()> {
@@ -90,7 +98,12 @@ impl SchemaStore for PgStore {
 #[async_trait]
 impl TenantStore for PgStore {
     async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant> {
-        let tenant = Tenant { id: TenantId::new(), slug: new.slug.clone(), name: new.name.clone(), created_at: time::now() };
+        let tenant = Tenant {
+            id: TenantId::new(),
+            slug: new.slug.clone(),
+            name: new.name.clone(),
+            created_at: time::now(),
+        };
         sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
             .bind(tenant.id.as_uuid())
             .bind(&tenant.slug)

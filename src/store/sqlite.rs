@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use super::{map_db_error, SchemaStatus, SchemaStore, TenantStore};
@@ -30,7 +32,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = options
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             crate::config::create_private_dir(dir).map_err(Error::Config)?;
         }
         let pool = SqlitePoolOptions::new()
@@ -47,10 +53,13 @@ fn tenant_from_row(row: &SqliteRow) -> Result<Tenant> {
     let id: String = row.try_get("id")?;
     let created: String = row.try_get("created_at")?;
     Ok(Tenant {
-        id: id.parse().map_err(|e| anyhow::anyhow!("corrupt tenant id {id:?}: {e}"))?,
+        id: id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("corrupt tenant id {id:?}: {e}"))?,
         slug: row.try_get("slug")?,
         name: row.try_get("name")?,
-        created_at: time::from_text(&created).map_err(|e| anyhow::anyhow!("corrupt time {created:?}: {e}"))?,
+        created_at: time::from_text(&created)
+            .map_err(|e| anyhow::anyhow!("corrupt time {created:?}: {e}"))?,
     })
 }
 
@@ -64,22 +73,31 @@ impl SchemaStore for SqliteStore {
         if let Some(refusal) = self.schema_status().await?.too_new() {
             return Err(refusal);
         }
-        MIGRATOR.run(&self.pool).await.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
         Ok(())
     }
 
     async fn schema_status(&self) -> Result<SchemaStatus> {
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-                .fetch_optional(&self.pool)
-                .await?;
+        let exists: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         let applied = match exists {
-            Some(_) => sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.pool)
-                .await?,
+            Some(_) => {
+                sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&self.pool)
+                    .await?
+            }
             None => None,
         };
-        Ok(SchemaStatus { applied, latest: super::latest(&MIGRATOR) })
+        Ok(SchemaStatus {
+            applied,
+            latest: super::latest(&MIGRATOR),
+        })
     }
 
     async fn ping(&self) -> Result<()> {
@@ -95,7 +113,12 @@ impl SchemaStore for SqliteStore {
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant> {
-        let tenant = Tenant { id: TenantId::new(), slug: new.slug.clone(), name: new.name.clone(), created_at: time::now() };
+        let tenant = Tenant {
+            id: TenantId::new(),
+            slug: new.slug.clone(),
+            name: new.name.clone(),
+            created_at: time::now(),
+        };
         sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES (?, ?, ?, ?)")
             .bind(tenant.id.to_string())
             .bind(&tenant.slug)
@@ -118,13 +141,15 @@ impl TenantStore for SqliteStore {
     }
 
     async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
-        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?")
-            .bind(after.map(|a| a.to_string()).unwrap_or_default())
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(tenant_from_row)
-            .collect()
+        sqlx::query(
+            "SELECT id, slug, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(tenant_from_row)
+        .collect()
     }
 }

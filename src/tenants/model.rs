@@ -48,7 +48,10 @@ impl Validate for CreateTenant {
         if name.is_empty() || name.chars().count() > 200 {
             errors.push(FieldError::new("name", "must be 1 to 200 characters"));
         } else if name.chars().any(char::is_control) {
-            errors.push(FieldError::new("name", "must not contain control characters"));
+            errors.push(FieldError::new(
+                "name",
+                "must not contain control characters",
+            ));
         }
         match &self.slug {
             Some(slug) => {
@@ -57,7 +60,10 @@ impl Validate for CreateTenant {
                 }
             }
             None if !name.is_empty() && check_slug(&slugify(name)).is_err() => {
-                errors.push(FieldError::new("slug", "cannot be derived from this name; give one"));
+                errors.push(FieldError::new(
+                    "slug",
+                    "cannot be derived from this name; give one",
+                ));
             }
             None => {}
         }
@@ -75,8 +81,14 @@ impl CreateTenant {
 }
 
 pub fn check_slug(slug: &str) -> Result<(), &'static str> {
-    let valid_chars = slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !(2..=63).contains(&slug.len()) || !valid_chars || slug.starts_with('-') || slug.ends_with('-') {
+    let valid_chars = slug
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !(2..=63).contains(&slug.len())
+        || !valid_chars
+        || slug.starts_with('-')
+        || slug.ends_with('-')
+    {
         return Err("must be 2 to 63 lowercase letters, digits or hyphens, not starting or ending with a hyphen");
     }
     Ok(())
@@ -101,7 +113,10 @@ mod tests {
     use super::*;
 
     fn create(name: &str, slug: Option<&str>) -> CreateTenant {
-        CreateTenant { name: name.into(), slug: slug.map(Into::into) }
+        CreateTenant {
+            name: name.into(),
+            slug: slug.map(Into::into),
+        }
     }
 
     #[test]

@@ -34,14 +34,19 @@ pub async fn list(
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(Error::BadRequest("limit must be between 1 and 200".to_owned()));
+        return Err(Error::BadRequest(
+            "limit must be between 1 and 200".to_owned(),
+        ));
     }
     let mut items = state.store.list_tenants(params.after, limit + 1).await?;
     let next_after = (items.len() > limit as usize).then(|| {
         items.truncate(limit as usize);
         items.last().map(|t| t.id)
     });
-    Ok(Json(TenantPage { items, next_after: next_after.flatten() }))
+    Ok(Json(TenantPage {
+        items,
+        next_after: next_after.flatten(),
+    }))
 }
 
 /// Create a tenant.
@@ -64,8 +69,17 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = String, Path, description = "tenant id")),
     security(("bearer" = [])),
     responses((status = 200, body = Tenant), (status = 404, body = crate::web::ErrorEnvelope)))]
-pub async fn get(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Json<Tenant>> {
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Tenant>> {
     principal.require(Permission::TenantsRead)?;
     let id: TenantId = id.parse().map_err(|_| Error::NotFound)?;
-    state.store.get_tenant(id).await?.map(Json).ok_or(Error::NotFound)
+    state
+        .store
+        .get_tenant(id)
+        .await?
+        .map(Json)
+        .ok_or(Error::NotFound)
 }

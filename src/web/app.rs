@@ -5,8 +5,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::middleware::{from_fn, from_fn_with_state};
 use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -49,7 +49,9 @@ impl ApplicationBuilder {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-        let local_addr = listener.local_addr().map_err(|e| Error::Internal(e.into()))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| Error::Internal(e.into()))?;
         let state = AppState {
             limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
             events: Arc::new(Events::new(self.sinks)),
@@ -58,7 +60,13 @@ impl ApplicationBuilder {
             config,
         };
         let router = router(&state, tls.is_some())?;
-        Ok(Application { listener, local_addr, router, tls, state })
+        Ok(Application {
+            listener,
+            local_addr,
+            router,
+            tls,
+            state,
+        })
     }
 }
 
@@ -73,7 +81,11 @@ pub struct Application {
 
 impl Application {
     pub fn builder(config: Config) -> ApplicationBuilder {
-        ApplicationBuilder { config, authenticator: Arc::new(NoAuthenticator), sinks: Vec::new() }
+        ApplicationBuilder {
+            config,
+            authenticator: Arc::new(NoAuthenticator),
+            sinks: Vec::new(),
+        }
     }
 
     pub async fn build(config: Config) -> Result<Self> {
@@ -99,33 +111,27 @@ impl Application {
 
     /// Serves until `shutdown` completes, then drains in-flight requests and closes the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
-        let timeouts = server::Timeouts { header: self.state.config.header_timeout, grace: self.state.config.shutdown_grace };
+        let timeouts = server::Timeouts {
+            header: self.state.config.header_timeout,
+            grace: self.state.config.shutdown_grace,
+        };
         server::serve(self.listener, self.router, self.tls, timeouts, shutdown).await;
         self.state.store.close().await;
     }
-
-    /// Serves until SIGTERM or SIGINT.
-    pub async fn run_until_signal(self) {
-        self.run_until(shutdown_signal()).await;
-    }
 }
 
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called, so call it
+/// before start-up work: a signal that arrives during start-up is then a graceful stop, not a kill.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
-        () = terminate => tracing::info!("SIGTERM received"),
-    }
+    })
 }
 
 /// The routes wrapped in every protection, outermost first.
@@ -139,10 +145,19 @@ fn router(state: &AppState, tls: bool) -> Result<Router> {
                 .layer(from_fn(context::request_context))
                 .layer(from_fn_with_state(tls, headers::security_headers))
                 .option_layer(headers::cors(&config.allowed_origins))
-                .layer(from_fn_with_state(state.clone(), client_ip::resolve_client_ip))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    client_ip::resolve_client_ip,
+                ))
                 .layer(from_fn_with_state(state.clone(), ratelimit::limit_by_ip))
-                .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
-                .layer(from_fn_with_state(config.max_body_bytes, limits::limit_body)),
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    config.request_timeout,
+                ))
+                .layer(from_fn_with_state(
+                    config.max_body_bytes,
+                    limits::limit_body,
+                )),
         )
         .layer(Extension(openapi::Document(Arc::new(document))));
     Ok(router.with_state(state.clone()))

@@ -14,7 +14,11 @@ use super::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
-pub async fn resolve_client_ip(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn resolve_client_ip(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -75,8 +79,14 @@ mod tests {
     #[test]
     fn forwarded_for_from_an_untrusted_peer_is_ignored() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(client_ip(ip("203.0.113.9"), &headers(&["1.2.3.4"]), &trusted), ip("203.0.113.9"));
-        assert_eq!(client_ip(ip("10.0.0.1"), &headers(&["1.2.3.4"]), &[]), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &headers(&["1.2.3.4"]), &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &headers(&["1.2.3.4"]), &[]),
+            ip("10.0.0.1")
+        );
     }
 
     #[test]
@@ -85,7 +95,13 @@ mod tests {
         // A client can prepend anything; only the hops added by our proxies count.
         let h = headers(&["6.6.6.6, 198.51.100.7", "10.0.0.2"]);
         assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("198.51.100.7"));
-        assert_eq!(client_ip(ip("10.0.0.1"), &headers(&["junk, 10.0.0.3"]), &trusted), ip("10.0.0.3"));
-        assert_eq!(client_ip(ip("10.0.0.1"), &HeaderMap::new(), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &headers(&["junk, 10.0.0.3"]), &trusted),
+            ip("10.0.0.3")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &HeaderMap::new(), &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

@@ -39,7 +39,10 @@ pub struct EnvelopeBody {
 
 pub async fn request_context(mut request: Request, next: Next) -> Response {
     let id = uuid::Uuid::now_v7().simple().to_string();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
@@ -58,7 +61,10 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
     }
     let status = response.status().as_u16();
     span.record("status", status);
-    span.record("latency_ms", (started.elapsed().as_secs_f64() * 1e6).round() / 1e3);
+    span.record(
+        "latency_ms",
+        (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+    );
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!("request failed");
@@ -86,9 +92,18 @@ fn finalize_error(response: &mut Response, request_id: &str) {
         }
         None => return,
     };
-    let envelope = ErrorEnvelope { error: EnvelopeBody { body, request_id: request_id.to_owned() } };
-    let json = serde_json::to_vec(&envelope).unwrap_or_else(|_| b"{\"error\":{\"code\":\"internal_error\"}}".to_vec());
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let envelope = ErrorEnvelope {
+        error: EnvelopeBody {
+            body,
+            request_id: request_id.to_owned(),
+        },
+    };
+    let json = serde_json::to_vec(&envelope)
+        .unwrap_or_else(|_| b"{\"error\":{\"code\":\"internal_error\"}}".to_vec());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response.headers_mut().remove(header::CONTENT_LENGTH);
     *response.body_mut() = Body::from(json);
 }

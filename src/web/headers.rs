@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -11,7 +11,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 /// Defaults for API responses, set only where a route has not set its own (a future HTML page
 /// needs a different policy).
 const DEFAULTS: &[(HeaderName, &str)] = &[
-    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::REFERRER_POLICY, "no-referrer"),
@@ -30,7 +33,10 @@ pub async fn security_headers(State(tls): State<bool>, request: Request, next: N
         }
     }
     if tls {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
     }
     response
 }

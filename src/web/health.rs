@@ -40,14 +40,24 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>> {
         Ok(Ok(status)) => status,
         Ok(Err(error)) => {
             tracing::warn!(error = %crate::error::cause_chain(&error), "readiness: database check failed");
-            return Err(Error::Unavailable("the database is not reachable".to_owned()));
+            return Err(Error::Unavailable(
+                "the database is not reachable".to_owned(),
+            ));
         }
-        Err(_) => return Err(Error::Unavailable("the database did not answer in time".to_owned())),
+        Err(_) => {
+            return Err(Error::Unavailable(
+                "the database did not answer in time".to_owned(),
+            ))
+        }
     };
     match status.applied {
-        Some(version) if status.is_current() => {
-            Ok(Json(Readiness { status: "ready", database: state.store.backend(), schema_version: version }))
-        }
-        _ => Err(Error::Unavailable("database migrations are not current".to_owned())),
+        Some(version) if status.is_current() => Ok(Json(Readiness {
+            status: "ready",
+            database: state.store.backend(),
+            schema_version: version,
+        })),
+        _ => Err(Error::Unavailable(
+            "database migrations are not current".to_owned(),
+        )),
     }
 }

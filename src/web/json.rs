@@ -31,14 +31,20 @@ impl<T: DeserializeOwned + Validate, S: Send + Sync> FromRequest<S> for ValidJso
             .and_then(|v| v.split(';').next())
             .is_some_and(|mime| {
                 let mime = mime.trim().to_ascii_lowercase();
-                mime == "application/json" || mime.starts_with("application/") && mime.ends_with("+json")
+                mime == "application/json"
+                    || mime.starts_with("application/") && mime.ends_with("+json")
             });
         if !is_json {
             return Err(Error::UnsupportedMediaType);
         }
         // The size limit itself is enforced by the body-limit layer wrapped around every route.
-        let limit = request.extensions().get::<BodyLimit>().map_or(usize::MAX, |l| l.0);
-        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX).await.map_err(|e| body_error(e, limit))?;
+        let limit = request
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(usize::MAX, |l| l.0);
+        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
+            .await
+            .map_err(|e| body_error(e, limit))?;
         parse(&bytes).map(ValidJson)
     }
 }
@@ -59,15 +65,28 @@ fn body_error(error: axum::Error, limit: usize) -> Error {
 
 pub fn parse<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Error> {
     let mut unknown = Vec::new();
-    let mut record = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    // serde_ignored writes `?` for an `Option` level; users think of the field path only.
+    let mut record = |path: serde_ignored::Path<'_>| {
+        unknown.push(
+            path.to_string()
+                .split('.')
+                .filter(|s| *s != "?")
+                .collect::<Vec<_>>()
+                .join("."),
+        );
+    };
     let mut json = serde_json::Deserializer::from_slice(bytes);
     let tracked = serde_ignored::Deserializer::new(&mut json, &mut record);
     let value: T = match serde_path_to_error::deserialize(tracked) {
         Ok(value) => value,
         Err(error) => return Err(deserialize_error(error)),
     };
-    json.end().map_err(|e| Error::MalformedJson(syntax_message(&e)))?;
-    let mut fields: Vec<FieldError> = unknown.into_iter().map(|f| FieldError::new(f, "unknown field")).collect();
+    json.end()
+        .map_err(|e| Error::MalformedJson(syntax_message(&e)))?;
+    let mut fields: Vec<FieldError> = unknown
+        .into_iter()
+        .map(|f| FieldError::new(f, "unknown field"))
+        .collect();
     fields.extend(value.validate());
     if fields.is_empty() {
         Ok(value)
@@ -83,8 +102,15 @@ fn deserialize_error(error: serde_path_to_error::Error<serde_json::Error>) -> Er
         serde_json::error::Category::Data => {
             let text = inner.to_string();
             let text = text.split(" at line ").next().unwrap_or_default();
-            if let Some(field) = text.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-                let field = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+            if let Some(field) = text
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                let field = if path == "." {
+                    field.to_owned()
+                } else {
+                    format!("{path}.{field}")
+                };
                 return Error::Validation(vec![FieldError::new(field, "is required")]);
             }
             // serde's messages quote the submitted value; keep only what was expected.
@@ -147,7 +173,9 @@ mod tests {
 
     #[test]
     fn every_unknown_field_is_named_and_validation_still_runs() {
-        let got = fields(parse(br#"{"name":"","count":1,"extra":1,"inner":{"flag":true,"more":2}}"#));
+        let got = fields(parse(
+            br#"{"name":"","count":1,"extra":1,"inner":{"flag":true,"more":2}}"#,
+        ));
         assert_eq!(
             got,
             vec![
@@ -162,15 +190,32 @@ mod tests {
     fn wrong_types_name_the_field_without_echoing_the_value() {
         let got = fields(parse(br#"{"name":"a","count":"hunter2"}"#));
         assert_eq!(got, vec![("count".to_owned(), "expected u32".to_owned())]);
-        let got = fields(parse(br#"{"name":"a","count":1,"inner":{"flag":"hunter2"}}"#));
-        assert_eq!(got, vec![("inner.flag".to_owned(), "expected a boolean".to_owned())]);
-        assert_eq!(fields(parse(br#"{"count":1}"#)), vec![("name".to_owned(), "is required".to_owned())]);
+        let got = fields(parse(
+            br#"{"name":"a","count":1,"inner":{"flag":"hunter2"}}"#,
+        ));
+        assert_eq!(
+            got,
+            vec![("inner.flag".to_owned(), "expected a boolean".to_owned())]
+        );
+        assert_eq!(
+            fields(parse(br#"{"count":1}"#)),
+            vec![("name".to_owned(), "is required".to_owned())]
+        );
     }
 
     #[test]
     fn malformed_json_is_not_a_validation_error() {
-        for bad in [&br#"{"name":"a","#[..], b"{name}", br#"{"name":"a","count":1} trailing"#, b""] {
-            assert!(matches!(parse::<Body>(bad), Err(Error::MalformedJson(_))), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &br#"{"name":"a","#[..],
+            b"{name}",
+            br#"{"name":"a","count":1} trailing"#,
+            b"",
+        ] {
+            assert!(
+                matches!(parse::<Body>(bad), Err(Error::MalformedJson(_))),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

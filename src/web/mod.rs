@@ -14,8 +14,8 @@ mod server;
 mod state;
 mod tls;
 
-pub use app::{Application, ApplicationBuilder};
+pub use app::{shutdown_signal, Application, ApplicationBuilder};
 pub use client_ip::ClientIp;
 pub use context::{ErrorEnvelope, RequestId};
-pub use json::{Validate, ValidJson};
+pub use json::{ValidJson, Validate};
 pub use state::AppState;

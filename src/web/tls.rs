@@ -30,7 +30,10 @@ fn read_certs(files: &TlsFiles) -> Result<Vec<CertificateDer<'static>>> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| Error::Config(format!("AUDITPULSE_TLS_CERT {}: {e}", files.cert.display())))?;
     if certs.is_empty() {
-        return Err(Error::Config(format!("AUDITPULSE_TLS_CERT {}: no PEM certificate found", files.cert.display())));
+        return Err(Error::Config(format!(
+            "AUDITPULSE_TLS_CERT {}: no PEM certificate found",
+            files.cert.display()
+        )));
     }
     Ok(certs)
 }
@@ -40,5 +43,10 @@ fn read_key(files: &TlsFiles) -> Result<PrivateKeyDer<'static>> {
         .map_err(|e| Error::Config(format!("AUDITPULSE_TLS_KEY {}: {e}", files.key.display())))?;
     rustls_pemfile::private_key(&mut BufReader::new(file))
         .map_err(|e| Error::Config(format!("AUDITPULSE_TLS_KEY {}: {e}", files.key.display())))?
-        .ok_or_else(|| Error::Config(format!("AUDITPULSE_TLS_KEY {}: no PEM private key found", files.key.display())))
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "AUDITPULSE_TLS_KEY {}: no PEM private key found",
+                files.key.display()
+            ))
+        })
 }
