@@ -1,0 +1,47 @@
+//! Liveness and readiness.
+
+use crate::helpers::{error_of, Backend, TestApp};
+
+#[tokio::test]
+async fn healthz_answers_while_the_process_runs() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["status"],
+        "ok"
+    );
+}
+
+async fn readyz_reports_database_and_schema(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["schema_version"], 1);
+    assert_eq!(
+        body["database"],
+        if backend == Backend::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    );
+}
+
+async fn readyz_is_503_when_the_database_is_gone(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    app.state.store.close().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 503);
+    let error = error_of(response).await;
+    assert_eq!(error["code"], "unavailable");
+    // Liveness does not depend on the database.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+crate::on_both_backends!(
+    readyz_reports_database_and_schema,
+    readyz_is_503_when_the_database_is_gone
+);

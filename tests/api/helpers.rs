@@ -1,0 +1,342 @@
+//! `TestApp`: a running AuditPulse with typed helpers, plus test databases and fakes of the
+//! pluggable parts (authentication hook, event sink).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Once};
+
+use async_trait::async_trait;
+use auditpulse::auth::{Authenticator, Principal, PrincipalKind, Role};
+use auditpulse::config::{vars, Config, SecretMode, Sources};
+use auditpulse::domain::TenantId;
+use auditpulse::events::{EventSink, SecurityEvent};
+use auditpulse::web::AppState;
+use auditpulse::Application;
+use axum::http::request::Parts;
+use tokio::sync::oneshot;
+
+pub const MASTER_KEY: &str = "t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const SYSADMIN: &str = "sysadmin-token";
+pub const VIEWER: &str = "viewer-token";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body on both backends. The PostgreSQL variant runs when
+/// `AUDITPULSE_TEST_POSTGRES_URL` was set at build time and is reported as ignored otherwise.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test]
+            #[cfg_attr(not(postgres_tests), ignore = "set AUDITPULSE_TEST_POSTGRES_URL to run on PostgreSQL")]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+pub fn init_test_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("debug,hyper=info,h2=info,sqlx=warn")
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// A fresh database: a file in a temp dir for SQLite; a new database for PostgreSQL, dropped
+/// when this value is dropped.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("AUDITPULSE_TEST_POSTGRES_URL")
+        .expect("AUDITPULSE_TEST_POSTGRES_URL must be set for PostgreSQL tests")
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(url).expect("AUDITPULSE_TEST_POSTGRES_URL is not a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                TestDb {
+                    url,
+                    dir,
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let name = format!("ap_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
+                    .await
+                    .expect("cannot reach the test PostgreSQL");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.ok();
+                TestDb {
+                    url: with_database(&pg_admin_url(), &name),
+                    dir,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs inside a runtime; do the async cleanup on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Accepts fixed bearer tokens: the stand-in for the identity capability's authenticator.
+pub struct StaticTokens(HashMap<String, Principal>);
+
+impl StaticTokens {
+    pub fn standard() -> Self {
+        let mut tokens = HashMap::new();
+        tokens.insert(
+            SYSADMIN.to_owned(),
+            Principal {
+                id: "user-sysadmin".into(),
+                kind: PrincipalKind::User,
+                tenant: None,
+                role: None,
+                system_admin: true,
+            },
+        );
+        tokens.insert(
+            VIEWER.to_owned(),
+            Principal {
+                id: "user-viewer".into(),
+                kind: PrincipalKind::User,
+                tenant: Some(TenantId::new()),
+                role: Some(Role::Viewer),
+                system_admin: false,
+            },
+        );
+        StaticTokens(tokens)
+    }
+}
+
+#[async_trait]
+impl Authenticator for StaticTokens {
+    async fn authenticate(&self, parts: &Parts) -> auditpulse::Result<Option<Principal>> {
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        Ok(token.and_then(|t| self.0.get(t)).cloned())
+    }
+}
+
+/// Keeps every security event for assertions.
+#[derive(Default)]
+pub struct RecordingSink(pub Mutex<Vec<SecurityEvent>>);
+
+impl EventSink for RecordingSink {
+    fn record(&self, event: &SecurityEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+impl RecordingSink {
+    pub fn actions(&self) -> Vec<&'static str> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.kind.action())
+            .collect()
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub events: Arc<RecordingSink>,
+    /// Kept so the database lives (and is dropped) with the app.
+    _db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A configuration for tests: port 0, the given database, a fixed master key, overrides last.
+pub fn test_config(db: &TestDb, overrides: &[(&str, &str)]) -> Config {
+    let data = db.dir.path().join("data").display().to_string();
+    let mut pairs: Vec<(String, String)> = vec![
+        (vars::LISTEN.into(), "127.0.0.1:0".into()),
+        (vars::DATA_DIR.into(), data),
+        (vars::DATABASE_URL.into(), db.url.clone()),
+        (vars::MASTER_KEYS.into(), MASTER_KEY.into()),
+    ];
+    pairs.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    Config::load(&Sources::from_pairs(pairs), SecretMode::Generate)
+        .expect("test configuration is valid")
+        .config
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Backend::Sqlite, &[]).await
+    }
+
+    pub async fn spawn_with(backend: Backend, overrides: &[(&str, &str)]) -> Self {
+        init_test_logging();
+        let db = TestDb::new(backend).await;
+        let config = test_config(&db, overrides);
+        let tls = config.tls.is_some();
+        let events = Arc::new(RecordingSink::default());
+        let app = Application::builder(config)
+            .authenticator(Arc::new(StaticTokens::standard()))
+            .event_sink(events.clone())
+            .build()
+            .await
+            .expect("the application starts");
+        let scheme = if tls {
+            "https://localhost"
+        } else {
+            "http://127.0.0.1"
+        };
+        let base = format!("{scheme}:{}", app.port());
+        let state = app.state().clone();
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base,
+            client,
+            state,
+            events,
+            _db: db,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json_as(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the server as SIGTERM would and waits until it has finished.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+    }
+}
+
+/// The `error` object of an error response, after checking its shape and the request id.
+pub async fn error_of(response: reqwest::Response) -> serde_json::Value {
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .expect("X-Request-Id on every response")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.expect("error bodies are JSON");
+    let error = body["error"].clone();
+    assert!(
+        error["code"].is_string() && error["message"].is_string(),
+        "{body}"
+    );
+    assert_eq!(
+        error["request_id"],
+        header_id.as_str(),
+        "body and header carry the same request id"
+    );
+    error
+}

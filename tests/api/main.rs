@@ -1,0 +1,20 @@
+//! The integration tests: the real application on a real listener (port 0), a fresh database per
+//! test, on SQLite always and on PostgreSQL when `AUDITPULSE_TEST_POSTGRES_URL` is set (otherwise
+//! the PostgreSQL variants are listed as ignored, never as passed). Set `TEST_LOG=1` for logs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+mod helpers;
+
+mod cli;
+mod errors;
+mod headers;
+mod health;
+mod input;
+mod openapi;
+mod ratelimit;
+mod shutdown;
+mod storage;
+mod tenants;
+mod timeouts;
+mod tls;
