@@ -321,3 +321,29 @@ fn production_logs_are_json_lines() {
         "production never uses generated keys"
     );
 }
+
+#[test]
+fn runtime_errors_are_one_line_and_verbose_adds_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory is not a database file: opening it fails at once.
+    let url = format!("sqlite://{}", dir.path().display());
+    let env = [("DATABASE_URL", url.as_str())];
+    let out = run(dir.path(), &["migrate"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("cannot open the SQLite database"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cause:"));
+    let verbose = text(&run(dir.path(), &["migrate", "--verbose"], &env).stderr);
+    assert!(
+        verbose.lines().any(|l| l.starts_with("cause: ")),
+        "{verbose}"
+    );
+}

@@ -54,3 +54,41 @@ async fn every_documented_route_is_served() {
         }
     }
 }
+
+/// Deny by default: only the allow-list answers without credentials, and every other operation
+/// both answers 401 and says in the document that it needs a bearer token.
+#[tokio::test]
+async fn only_the_public_allow_list_answers_without_credentials() {
+    const PUBLIC: &[&str] = &["GET /healthz", "GET /readyz", "GET /api/openapi.json"];
+    let app = TestApp::spawn().await;
+    let doc: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{} {path}", method.to_uppercase());
+            let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
+            let request = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete));
+            let status = request
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if PUBLIC.contains(&name.as_str()) {
+                assert_ne!(status, 401, "{name} is public");
+                assert!(
+                    operation["security"].is_null(),
+                    "{name} is public but documented as protected"
+                );
+            } else {
+                assert_eq!(status, 401, "{name} is not on the public allow-list");
+                assert!(
+                    operation["security"].is_array(),
+                    "{name} is protected but documented as public"
+                );
+            }
+        }
+    }
+}
