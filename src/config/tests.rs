@@ -181,8 +181,18 @@ fn env_example_documents_exactly_the_known_variables() {
         .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
         .collect();
     let known: Vec<&str> = vars::ALL.iter().map(|v| v.name).collect();
-    assert_eq!(documented, known, ".env.example must list every variable of vars::ALL, in order");
-    for var in vars::ALL.iter().filter(|v| !v.secret && !v.default.starts_with('<')) {
-        assert!(example.contains(&format!("#{}={}\n", var.name, var.default)), "{} default differs", var.name);
+    assert_eq!(
+        documented, known,
+        ".env.example must list every variable of vars::ALL, in order"
+    );
+    for var in vars::ALL
+        .iter()
+        .filter(|v| !v.secret && !v.default.starts_with('<'))
+    {
+        assert!(
+            example.contains(&format!("#{}={}\n", var.name, var.default)),
+            "{} default differs",
+            var.name
+        );
     }
 }

@@ -41,7 +41,19 @@ async fn readyz_is_503_when_the_database_is_gone(backend: Backend) {
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
 
+async fn readyz_is_503_when_the_schema_is_not_the_binarys(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    crate::storage::add_future_migration(backend, app.database_url()).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 503);
+    // Like every 5xx, the body stays generic on this public probe; the reason goes to the log.
+    let error = error_of(response).await;
+    assert_eq!(error["code"], "unavailable");
+    assert_eq!(error["message"], "service unavailable");
+}
+
 crate::on_both_backends!(
     readyz_reports_database_and_schema,
-    readyz_is_503_when_the_database_is_gone
+    readyz_is_503_when_the_database_is_gone,
+    readyz_is_503_when_the_schema_is_not_the_binarys
 );

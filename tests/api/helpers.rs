@@ -270,6 +270,11 @@ impl TestApp {
         }
     }
 
+    /// The URL of this app's database, for tests that reach under the application.
+    pub fn database_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -25,7 +25,7 @@ async fn migrated(backend: Backend) -> (TestDb, Arc<dyn Store>) {
 }
 
 /// Runs one statement beside the store, as an operator (or an attacker) with database access could.
-async fn raw_execute(backend: Backend, url: &str, sql: &str) {
+pub async fn raw_execute(backend: Backend, url: &str, sql: &str) {
     match backend {
         Backend::Sqlite => {
             let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
@@ -36,6 +36,20 @@ async fn raw_execute(backend: Backend, url: &str, sql: &str) {
             sqlx::query(sql).execute(&mut c).await.unwrap();
         }
     }
+}
+
+/// Records migration 9999 as applied, as a newer AuditPulse would have.
+pub async fn add_future_migration(backend: Backend, url: &str) {
+    let checksum = if backend == Backend::Sqlite {
+        "X'00'"
+    } else {
+        "'\\x00'::bytea"
+    };
+    let sql = format!(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (9999, 'future', TRUE, {checksum}, 0)"
+    );
+    raw_execute(backend, url, &sql).await;
 }
 
 fn tenant(slug: &str) -> NewTenant {
@@ -75,17 +89,7 @@ async fn concurrent_migrations_leave_one_consistent_schema(backend: Backend) {
 
 async fn a_database_newer_than_the_binary_is_refused(backend: Backend) {
     let (db, store) = migrated(backend).await;
-    let checksum = if backend == Backend::Sqlite {
-        "X'00'"
-    } else {
-        "'\\x00'::bytea"
-    };
-    raw_execute(
-        backend,
-        &db.url,
-        &format!("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (9999, 'future', TRUE, {checksum}, 0)"),
-    )
-    .await;
+    add_future_migration(backend, &db.url).await;
     let status = store.schema_status().await.unwrap();
     assert_eq!(status.applied, Some(9999));
     assert!(!status.is_current());
