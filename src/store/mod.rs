@@ -52,7 +52,14 @@ impl SchemaStatus {
 pub trait SchemaStore: Send + Sync {
     fn backend(&self) -> &'static str;
     /// Applies pending migrations; refuses a database newer than the binary.
-    async fn migrate(&self) -> Result<()>;
+    async fn migrate(&self) -> Result<()> {
+        if let Some(refusal) = self.schema_status().await?.too_new() {
+            return Err(refusal);
+        }
+        self.apply_migrations().await
+    }
+    /// Runs this backend's migrator. Call `migrate`, which checks the version first.
+    async fn apply_migrations(&self) -> Result<()>;
     async fn schema_status(&self) -> Result<SchemaStatus>;
     /// Answers when the database answers.
     async fn ping(&self) -> Result<()>;

@@ -56,10 +56,7 @@ impl SchemaStore for PgStore {
         "postgres"
     }
 
-    async fn migrate(&self) -> Result<()> {
-        if let Some(refusal) = self.schema_status().await?.too_new() {
-            return Err(refusal);
-        }
+    async fn apply_migrations(&self) -> Result<()> {
         MIGRATOR
             .run(&self.pool)
             .await

@@ -18,6 +18,8 @@ use crate::tenants::{NewTenant, Tenant};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
+const MIGRATION_ATTEMPTS: u32 = 10;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -69,15 +71,22 @@ impl SchemaStore for SqliteStore {
         "sqlite"
     }
 
-    async fn migrate(&self) -> Result<()> {
-        if let Some(refusal) = self.schema_status().await?.too_new() {
-            return Err(refusal);
+    /// SQLite has no advisory lock: two processes migrating one file at once can collide (both
+    /// see migration N pending, one applies it, the other fails). Applied migrations are skipped
+    /// on a rerun, so retry briefly; the loser then finds the work done.
+    async fn apply_migrations(&self) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            match MIGRATOR.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < MIGRATION_ATTEMPTS => {
+                    tracing::debug!(%error, attempt, "SQLite migration collided; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                }
+                Err(error) => return Err(anyhow::anyhow!("migration failed: {error}").into()),
+            }
         }
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-        Ok(())
     }
 
     async fn schema_status(&self) -> Result<SchemaStatus> {

@@ -28,6 +28,10 @@ pub struct Timeouts {
 
 type Builder = Arc<auto::Builder<TokioExecutor>>;
 
+/// A plain or TLS connection: both are served the same way.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -89,27 +93,11 @@ async fn connection(
             request
         },
     ));
-    let result = match tls {
-        None => {
-            watcher
-                .watch(
-                    builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                        .into_owned(),
-                )
-                .await
-        }
+    let io: Box<dyn Io> = match tls {
+        None => Box::new(stream),
         Some(acceptor) => {
             match tokio::time::timeout(timeouts.header, acceptor.accept(stream)).await {
-                Ok(Ok(stream)) => {
-                    watcher
-                        .watch(
-                            builder
-                                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                                .into_owned(),
-                        )
-                        .await
-                }
+                Ok(Ok(stream)) => Box::new(stream),
                 Ok(Err(error)) => {
                     tracing::debug!(%peer, %error, "TLS handshake failed");
                     return;
@@ -121,6 +109,8 @@ async fn connection(
             }
         }
     };
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let result = watcher.watch(connection.into_owned()).await;
     if let Err(error) = result {
         tracing::debug!(%peer, error = %error, "connection ended with an error");
     }

@@ -4,26 +4,42 @@ use serde_json::json;
 
 use crate::helpers::{error_of, Backend, TestApp, SYSADMIN};
 
+const TENANTS: &str = "/api/v1/tenants";
+
 async fn tenant_count(app: &TestApp) -> usize {
-    let page: serde_json::Value = app
-        .get_as(SYSADMIN, "/api/v1/tenants")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: serde_json::Value = app.get_as(SYSADMIN, TENANTS).await.json().await.unwrap();
     page["items"].as_array().unwrap().len()
+}
+
+/// POSTs a raw body to the tenants route as a system administrator.
+async fn post_raw(
+    app: &TestApp,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url(TENANTS))
+        .bearer_auth(SYSADMIN)
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    request.send().await.unwrap()
+}
+
+/// A body sent chunked, without Content-Length.
+fn chunked(bytes: Vec<u8>, chunk: usize) -> reqwest::Body {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        bytes.chunks(chunk).map(|c| Ok(c.to_vec())).collect();
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
 }
 
 #[tokio::test]
 async fn unknown_and_invalid_fields_are_422_naming_each_field() {
     let app = TestApp::spawn().await;
-    let response = app
-        .post_json_as(
-            SYSADMIN,
-            "/api/v1/tenants",
-            &json!({"name": "", "slug": "Bad Slug", "admin": true, "plan": "x"}),
-        )
-        .await;
+    let body = json!({"name": "", "slug": "Bad Slug", "admin": true, "plan": "x"});
+    let response = app.post_json_as(SYSADMIN, TENANTS, &body).await;
     assert_eq!(response.status(), 422);
     let error = error_of(response).await;
     assert_eq!(error["code"], "validation_failed");
@@ -45,11 +61,7 @@ async fn unknown_and_invalid_fields_are_422_naming_each_field() {
 async fn wrong_types_and_missing_fields_are_422_without_echoing_values() {
     let app = TestApp::spawn().await;
     let response = app
-        .post_json_as(
-            SYSADMIN,
-            "/api/v1/tenants",
-            &json!({"name": "ok", "slug": 12345}),
-        )
+        .post_json_as(SYSADMIN, TENANTS, &json!({"name": "ok", "slug": 12345}))
         .await;
     assert_eq!(response.status(), 422);
     let text = error_of(response).await.to_string();
@@ -58,7 +70,7 @@ async fn wrong_types_and_missing_fields_are_422_without_echoing_values() {
         "{text}"
     );
     let response = app
-        .post_json_as(SYSADMIN, "/api/v1/tenants", &json!({"slug": "acme"}))
+        .post_json_as(SYSADMIN, TENANTS, &json!({"slug": "acme"}))
         .await;
     let error = error_of(response).await;
     assert_eq!(
@@ -70,15 +82,7 @@ async fn wrong_types_and_missing_fields_are_422_without_echoing_values() {
 #[tokio::test]
 async fn malformed_json_is_400() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/tenants"))
-        .bearer_auth(SYSADMIN)
-        .header("content-type", "application/json")
-        .body("{\"name\": \"acme\",")
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(&app, Some("application/json"), "{\"name\": \"acme\",").await;
     assert_eq!(response.status(), 400);
     let error = error_of(response).await;
     assert_eq!(error["code"], "malformed_json");
@@ -96,15 +100,7 @@ async fn wrong_content_type_is_415() {
         Some("application/x-www-form-urlencoded"),
         None,
     ] {
-        let mut request = app
-            .client
-            .post(app.url("/api/v1/tenants"))
-            .bearer_auth(SYSADMIN)
-            .body(r#"{"name":"acme"}"#);
-        if let Some(ct) = content_type {
-            request = request.header("content-type", ct);
-        }
-        let response = request.send().await.unwrap();
+        let response = post_raw(&app, content_type, r#"{"name":"acme"}"#).await;
         assert_eq!(response.status(), 415, "{content_type:?}");
         assert_eq!(error_of(response).await["code"], "unsupported_media_type");
     }
@@ -114,15 +110,12 @@ async fn wrong_content_type_is_415() {
 #[tokio::test]
 async fn json_with_charset_is_accepted() {
     let app = TestApp::spawn().await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/tenants"))
-        .bearer_auth(SYSADMIN)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(r#"{"name":"Acme"}"#)
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(
+        &app,
+        Some("application/json; charset=utf-8"),
+        r#"{"name":"Acme"}"#,
+    )
+    .await;
     assert_eq!(response.status(), 201);
 }
 
@@ -133,15 +126,7 @@ fn padded_body(bytes: usize) -> String {
 #[tokio::test]
 async fn bodies_over_the_limit_are_413_with_content_length() {
     let app = TestApp::spawn_with(Backend::Sqlite, &[("AUDITPULSE_MAX_BODY_BYTES", "2048")]).await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/tenants"))
-        .bearer_auth(SYSADMIN)
-        .header("content-type", "application/json")
-        .body(padded_body(4096))
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(&app, Some("application/json"), padded_body(4096)).await;
     assert_eq!(response.status(), 413);
     let error = error_of(response).await;
     assert_eq!(error["code"], "payload_too_large");
@@ -154,38 +139,21 @@ async fn bodies_over_the_limit_are_413_with_content_length() {
 #[tokio::test]
 async fn chunked_bodies_over_the_limit_are_413_too() {
     let app = TestApp::spawn_with(Backend::Sqlite, &[("AUDITPULSE_MAX_BODY_BYTES", "2048")]).await;
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = padded_body(8192)
-        .into_bytes()
-        .chunks(512)
-        .map(|c| Ok(c.to_vec()))
-        .collect();
-    let response = app
-        .client
-        .post(app.url("/api/v1/tenants"))
-        .bearer_auth(SYSADMIN)
-        .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            chunks,
-        )))
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(
+        &app,
+        Some("application/json"),
+        chunked(padded_body(8192).into_bytes(), 512),
+    )
+    .await;
     assert_eq!(response.status(), 413);
     assert_eq!(error_of(response).await["code"], "payload_too_large");
     assert_eq!(tenant_count(&app).await, 0);
     // A chunked body under the limit still works.
-    let small: Vec<Result<Vec<u8>, std::io::Error>> =
-        vec![Ok(br#"{"name":"#.to_vec()), Ok(br#""Acme"}"#.to_vec())];
-    let response = app
-        .client
-        .post(app.url("/api/v1/tenants"))
-        .bearer_auth(SYSADMIN)
-        .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
-            small,
-        )))
-        .send()
-        .await
-        .unwrap();
+    let response = post_raw(
+        &app,
+        Some("application/json"),
+        chunked(br#"{"name":"Acme"}"#.to_vec(), 5),
+    )
+    .await;
     assert_eq!(response.status(), 201);
 }
