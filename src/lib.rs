@@ -16,6 +16,8 @@ pub mod domain;
 pub mod error;
 /// The one interface for security events, with their counters.
 pub mod events;
+/// Masking of sensitive values for display, and the scrubber every log line passes through.
+pub mod mask;
 /// Token-bucket rate limiting by IP and by principal, with graduated blocking.
 pub mod ratelimit;
 /// Secret values that never print.
