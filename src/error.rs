@@ -43,6 +43,10 @@ pub enum Error {
     Unauthenticated,
     #[error("you do not have permission to do this")]
     Forbidden,
+    /// Like `Forbidden`, naming the missing permission for the security event; the client sees
+    /// the same generic 403.
+    #[error("you do not have permission to do this")]
+    PermissionDenied { permission: &'static str },
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -111,7 +115,7 @@ impl Error {
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Error::Forbidden => StatusCode::FORBIDDEN,
+            Error::Forbidden | Error::PermissionDenied { .. } => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -151,6 +155,10 @@ impl Error {
     }
 }
 
+/// On a 403 response: the permission that was missing, for the security event.
+#[derive(Debug, Clone, Copy)]
+pub struct DeniedPermission(pub &'static str);
+
 /// The full cause chain, for logs only.
 pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
@@ -180,6 +188,11 @@ impl IntoResponse for Error {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Error::PermissionDenied { permission } = &self {
+            response
+                .extensions_mut()
+                .insert(DeniedPermission(permission));
         }
         response.extensions_mut().insert(self.body());
         response

@@ -18,6 +18,8 @@ pub mod error;
 pub mod events;
 /// Masking of sensitive values for display, and the scrubber every log line passes through.
 pub mod mask;
+/// Prometheus metrics, served on their own listener.
+pub mod metrics;
 /// Token-bucket rate limiting by IP and by principal, with graduated blocking.
 pub mod ratelimit;
 /// Secret values that never print.

@@ -4,7 +4,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::Error;
+use crate::error::{DeniedPermission, Error};
+use crate::events::{SecurityEvent, SecurityEventKind};
 use crate::ratelimit::limit_principal;
 use crate::web::{routes::group_of, AppState, ClientIp};
 
@@ -24,11 +25,25 @@ pub async fn require_principal(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let ip = parts.extensions.get::<ClientIp>().map(|c| c.0);
+    let route_for_event = route.clone();
     if let Err(refusal) =
         limit_principal(&state, group_of(route.as_deref()), &principal.id, ip, route)
     {
         return refusal.into_response();
     }
+    let principal_id = principal.id.clone();
     parts.extensions.insert(principal);
-    next.run(Request::from_parts(parts, body)).await
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(DeniedPermission(permission)) =
+        response.extensions().get::<DeniedPermission>().copied()
+    {
+        state.events.emit(SecurityEvent {
+            kind: SecurityEventKind::PermissionDenied { permission },
+            at: crate::domain::time::now(),
+            ip,
+            principal: Some(principal_id),
+            route: route_for_event,
+        });
+    }
+    response
 }

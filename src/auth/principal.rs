@@ -41,8 +41,9 @@ impl Principal {
         if allows(self, permission) {
             Ok(())
         } else {
-            tracing::info!(principal = %self.id, permission = permission.as_str(), "permission denied");
-            Err(Error::Forbidden)
+            Err(Error::PermissionDenied {
+                permission: permission.as_str(),
+            })
         }
     }
 }

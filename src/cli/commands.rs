@@ -58,6 +58,7 @@ async fn serve() -> Result<(), Failure> {
         address = %app.local_addr(),
         environment,
         database = app.store().backend(),
+        metrics = %app.metrics_addr().map_or("off".to_owned(), |a| format!("http://{a}/metrics")),
         "AuditPulse listening on {scheme}://{}",
         app.local_addr()
     );

@@ -59,6 +59,8 @@ pub struct Config {
     pub debug: bool,
     pub log_level: String,
     pub listen: SocketAddr,
+    /// The metrics listener; `None` when switched off.
+    pub metrics_listen: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub database_url: DatabaseUrl,
     pub db_max_connections: u32,
@@ -132,6 +134,10 @@ impl Config {
         let debug = r.get(vars::DEBUG, parse::boolean);
         let log_level = r.raw(vars::LOG_LEVEL).map(str::to_owned);
         let listen = r.get(vars::LISTEN, parse::socket_addr);
+        let metrics_listen = r.get(vars::METRICS_LISTEN, |v| match v {
+            "off" => Ok(None),
+            _ => parse::socket_addr(v).map(Some),
+        });
         let data_dir = PathBuf::from(r.raw(vars::DATA_DIR).unwrap_or("./data"));
         let database_url = match r.raw(vars::DATABASE_URL) {
             Some(_) => r.get(vars::DATABASE_URL, DatabaseUrl::parse),
@@ -162,6 +168,7 @@ impl Config {
             Some(debug),
             Some(log_level),
             Some(listen),
+            Some(metrics_listen),
             Some(database_url),
             Some(db_max_connections),
             Some(allowed_origins),
@@ -178,6 +185,7 @@ impl Config {
             debug,
             log_level,
             listen,
+            metrics_listen,
             database_url,
             db_max_connections,
             allowed_origins,
@@ -201,6 +209,7 @@ impl Config {
             debug,
             log_level,
             listen,
+            metrics_listen,
             data_dir,
             database_url,
             db_max_connections: db_max_connections as u32,

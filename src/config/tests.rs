@@ -37,6 +37,14 @@ fn no_configuration_gives_working_development_defaults() {
     assert_eq!(c.master_keys.as_ref().unwrap().origin, Origin::Generated);
     assert!(generated_secret_warnings(c)[0].contains("GENERATED DEVELOPMENT MASTER KEY"));
     assert_eq!(c.rate_limits.auth_ip.unwrap().to_string(), "5/m,burst=5");
+    assert_eq!(c.metrics_listen.unwrap().to_string(), "127.0.0.1:9464");
+    assert_eq!(
+        load(&[(vars::METRICS_LISTEN, "off")])
+            .unwrap()
+            .config
+            .metrics_listen,
+        None
+    );
 }
 
 #[test]

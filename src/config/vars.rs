@@ -36,6 +36,7 @@ pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const ALLOWED_ORIGINS: &str = "ALLOWED_ORIGINS";
 pub const ENV: &str = "AUDITPULSE_ENV";
 pub const LISTEN: &str = "AUDITPULSE_LISTEN";
+pub const METRICS_LISTEN: &str = "AUDITPULSE_METRICS_LISTEN";
 pub const DATA_DIR: &str = "AUDITPULSE_DATA_DIR";
 pub const MAX_BODY_BYTES: &str = "AUDITPULSE_MAX_BODY_BYTES";
 pub const TRUSTED_PROXIES: &str = "AUDITPULSE_TRUSTED_PROXIES";
@@ -60,6 +61,7 @@ pub const RATE_LIMIT_MAX_CLIENTS: &str = "AUDITPULSE_RATE_LIMIT_MAX_CLIENTS";
 pub const ALL: &[Var] = &[
     var(ENV, "development", "`development` or `production`; production refuses unsafe settings"),
     var(LISTEN, "127.0.0.1:8080", "address and port the API listens on"),
+    var(METRICS_LISTEN, "127.0.0.1:9464", "address of the separate Prometheus /metrics listener, or `off`"),
     var(DATA_DIR, "./data", "where the embedded database and generated development secrets live"),
     var(DATABASE_URL, "sqlite://<data dir>/auditpulse.db", "sqlite:PATH or postgres://USER@HOST/DB?sslmode=require"),
     var(DB_MAX_CONNECTIONS, "10", "database connection pool size"),

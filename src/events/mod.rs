@@ -21,6 +21,8 @@ pub enum SecurityEventKind {
         key: KeyKind,
         blocked_for: Option<Duration>,
     },
+    /// An authenticated principal asked for something its role does not allow.
+    PermissionDenied { permission: &'static str },
 }
 
 impl SecurityEventKind {
@@ -33,6 +35,7 @@ impl SecurityEventKind {
                 blocked_for: Some(_),
                 ..
             } => "rate_limit.block",
+            SecurityEventKind::PermissionDenied { .. } => "permission.denied",
         }
     }
 }
@@ -51,6 +54,9 @@ pub struct SecurityEvent {
 /// Receives every security event.
 pub trait EventSink: Send + Sync {
     fn record(&self, event: &SecurityEvent);
+
+    /// A request refused by a rate limiter that was not itself a breach event.
+    fn refused(&self) {}
 }
 
 /// Counters of security events, read by metrics and tests.
@@ -106,6 +112,7 @@ impl Events {
                         .fetch_add(1, Ordering::Relaxed);
                 }
             }
+            SecurityEventKind::PermissionDenied { .. } => {}
         }
         tracing::warn!(
             target: "auditpulse::security",
@@ -126,5 +133,8 @@ impl Events {
         self.counters
             .rate_limited_requests
             .fetch_add(1, Ordering::Relaxed);
+        for sink in &self.sinks {
+            sink.refused();
+        }
     }
 }

@@ -47,6 +47,14 @@ impl SchemaStatus {
     }
 }
 
+/// Connection pool usage, sampled for metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// Schema and liveness of a backend.
 #[async_trait]
 pub trait SchemaStore: Send + Sync {
@@ -63,6 +71,7 @@ pub trait SchemaStore: Send + Sync {
     async fn schema_status(&self) -> Result<SchemaStatus>;
     /// Answers when the database answers.
     async fn ping(&self) -> Result<()>;
+    fn pool_stats(&self) -> PoolStats;
     /// Closes the connection pool (at shutdown).
     async fn close(&self);
 }

@@ -9,7 +9,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
-use super::{map_db_error, SchemaStatus, SchemaStore, TenantStore};
+use super::{map_db_error, PoolStats, SchemaStatus, SchemaStore, TenantStore};
 use crate::domain::{time, TenantId};
 use crate::error::{Error, Result};
 use crate::tenants::{NewTenant, Tenant};
@@ -85,6 +85,14 @@ impl SchemaStore for PgStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     async fn close(&self) {

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
-use super::{map_db_error, SchemaStatus, SchemaStore, TenantStore};
+use super::{map_db_error, PoolStats, SchemaStatus, SchemaStore, TenantStore};
 use crate::domain::{time, TenantId};
 use crate::error::{Error, Result};
 use crate::tenants::{NewTenant, Tenant};
@@ -112,6 +112,14 @@ impl SchemaStore for SqliteStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     async fn close(&self) {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -18,6 +18,7 @@ use crate::auth::{Authenticator, NoAuthenticator};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
+use crate::metrics::{self, Metrics};
 use crate::ratelimit::{self, RateLimiter};
 use crate::store::{self, Store};
 
@@ -52,9 +53,19 @@ impl ApplicationBuilder {
         let local_addr = listener
             .local_addr()
             .map_err(|e| Error::Internal(e.into()))?;
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(TcpListener::bind(address).await.map_err(|e| {
+                Error::Config(format!("cannot listen for metrics on {address}: {e}"))
+            })?),
+            None => None,
+        };
+        let metrics = Arc::new(Metrics::new());
+        let mut sinks = self.sinks;
+        sinks.push(metrics.clone());
         let state = AppState {
             limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
-            events: Arc::new(Events::new(self.sinks)),
+            events: Arc::new(Events::new(sinks)),
+            metrics,
             authenticator: self.authenticator,
             store,
             config,
@@ -62,6 +73,7 @@ impl ApplicationBuilder {
         let router = router(&state, tls.is_some())?;
         Ok(Application {
             listener,
+            metrics_listener,
             local_addr,
             router,
             tls,
@@ -73,6 +85,7 @@ impl ApplicationBuilder {
 /// A bound, ready-to-serve AuditPulse.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     local_addr: SocketAddr,
     router: Router,
     tls: Option<TlsAcceptor>,
@@ -101,6 +114,13 @@ impl Application {
         self.local_addr.port()
     }
 
+    /// The bound metrics address, when the metrics listener is on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }
@@ -115,7 +135,28 @@ impl Application {
             header: self.state.config.header_timeout,
             grace: self.state.config.shutdown_grace,
         };
-        server::serve(self.listener, self.router, self.tls, timeouts, shutdown).await;
+        // One shutdown signal stops both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let metrics = self.metrics_listener.map(|listener| {
+            let mut stopped = stopped.clone();
+            let wait = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            tokio::spawn(metrics::serve(
+                listener,
+                self.state.metrics.clone(),
+                self.state.store.clone(),
+                wait,
+            ))
+        });
+        let api_shutdown = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        server::serve(self.listener, self.router, self.tls, timeouts, api_shutdown).await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         self.state.store.close().await;
     }
 }
@@ -142,7 +183,10 @@ fn router(state: &AppState, tls: bool) -> Result<Router> {
     let router = routes
         .layer(
             ServiceBuilder::new()
-                .layer(from_fn(context::request_context))
+                .layer(from_fn_with_state(
+                    state.metrics.clone(),
+                    context::request_context,
+                ))
                 .layer(from_fn_with_state(tls, headers::security_headers))
                 .option_layer(headers::cors(&config.allowed_origins))
                 .layer(from_fn_with_state(

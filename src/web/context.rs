@@ -8,7 +8,9 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -16,8 +18,12 @@ use serde::Serialize;
 use tracing::{field::Empty, Instrument};
 
 use crate::error::ErrorBody;
+use crate::metrics::Metrics;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The route label of requests that matched no route (one label, whatever the path).
+const UNMATCHED: &str = "<unmatched>";
 
 /// The id of the current request, also in the `X-Request-Id` response header.
 #[derive(Debug, Clone)]
@@ -37,16 +43,21 @@ pub struct EnvelopeBody {
     pub request_id: String,
 }
 
-pub async fn request_context(mut request: Request, next: Next) -> Response {
+pub async fn request_context(
+    State(metrics): State<Arc<Metrics>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
+    let method = request.method().clone();
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
-        route = route.as_deref().unwrap_or("<unmatched>"),
+        route = route.as_deref().unwrap_or(UNMATCHED),
         request_id = %id,
         client_ip = Empty,
         status = Empty,
@@ -60,11 +71,15 @@ pub async fn request_context(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
     let status = response.status().as_u16();
-    span.record("status", status);
-    span.record(
-        "latency_ms",
-        (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+    let elapsed = started.elapsed().as_secs_f64();
+    metrics.observe_request(
+        method.as_str(),
+        route.as_deref().unwrap_or(UNMATCHED),
+        status,
+        elapsed,
     );
+    span.record("status", status);
+    span.record("latency_ms", (elapsed * 1e6).round() / 1e3);
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!("request failed");

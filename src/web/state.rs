@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::events::Events;
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 
@@ -15,4 +16,5 @@ pub struct AppState {
     pub authenticator: Arc<dyn Authenticator>,
     pub limiter: Arc<RateLimiter>,
     pub events: Arc<Events>,
+    pub metrics: Arc<Metrics>,
 }

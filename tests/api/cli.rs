@@ -219,7 +219,10 @@ impl Server {
 
     fn port(&mut self) -> u16 {
         let line = self.wait_for("listening on");
-        let tail = line.rsplit("127.0.0.1:").next().unwrap();
+        let tail = line
+            .split("listening on http://127.0.0.1:")
+            .nth(1)
+            .expect("the API address");
         tail.chars()
             .take_while(char::is_ascii_digit)
             .collect::<String>()
@@ -254,7 +257,13 @@ fn get(port: u16, path_and_headers: &str) -> String {
 #[test]
 fn serve_with_no_configuration_just_works_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &[("AUDITPULSE_LISTEN", "127.0.0.1:0")]);
+    let mut server = Server::start(
+        dir.path(),
+        &[
+            ("AUDITPULSE_LISTEN", "127.0.0.1:0"),
+            ("AUDITPULSE_METRICS_LISTEN", "127.0.0.1:0"),
+        ],
+    );
     let warning = server.wait_for("GENERATED DEVELOPMENT MASTER KEY");
     assert!(warning.contains("WARN"), "{warning}");
     let port = server.port();
@@ -285,7 +294,13 @@ fn serve_with_no_configuration_just_works_and_stops_cleanly_on_sigterm() {
 
     // A second start reuses the generated key instead of replacing it.
     let before = std::fs::read(&key_file).unwrap();
-    let mut again = Server::start(dir.path(), &[("AUDITPULSE_LISTEN", "127.0.0.1:0")]);
+    let mut again = Server::start(
+        dir.path(),
+        &[
+            ("AUDITPULSE_LISTEN", "127.0.0.1:0"),
+            ("AUDITPULSE_METRICS_LISTEN", "127.0.0.1:0"),
+        ],
+    );
     again.port();
     assert_eq!(again.terminate().0, Some(0));
     assert_eq!(std::fs::read(&key_file).unwrap(), before);
@@ -297,6 +312,7 @@ fn production_logs_are_json_lines() {
     let env = [
         ("AUDITPULSE_ENV", "production"),
         ("AUDITPULSE_LISTEN", "127.0.0.1:0"),
+        ("AUDITPULSE_METRICS_LISTEN", "off"),
         ("AUDITPULSE_MASTER_KEYS", MASTER_KEY),
         ("AUDITPULSE_TRUSTED_PROXIES", "127.0.0.1"),
     ];

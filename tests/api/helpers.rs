@@ -199,6 +199,8 @@ impl RecordingSink {
 
 pub struct TestApp {
     pub base: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener.
+    pub metrics_base: String,
     pub client: reqwest::Client,
     pub state: AppState,
     pub events: Arc<RecordingSink>,
@@ -213,6 +215,7 @@ pub fn test_config(db: &TestDb, overrides: &[(&str, &str)]) -> Config {
     let data = db.dir.path().join("data").display().to_string();
     let mut pairs: Vec<(String, String)> = vec![
         (vars::LISTEN.into(), "127.0.0.1:0".into()),
+        (vars::METRICS_LISTEN.into(), "127.0.0.1:0".into()),
         (vars::DATA_DIR.into(), data),
         (vars::DATABASE_URL.into(), db.url.clone()),
         (vars::MASTER_KEYS.into(), MASTER_KEY.into()),
@@ -251,6 +254,10 @@ impl TestApp {
         };
         let base = format!("{scheme}:{}", app.port());
         let state = app.state().clone();
+        let metrics_base = format!(
+            "http://{}",
+            app.metrics_addr().expect("tests run the metrics listener")
+        );
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until(async {
             let _ = rx.await;
@@ -261,6 +268,7 @@ impl TestApp {
             .unwrap();
         TestApp {
             base,
+            metrics_base,
             client,
             state,
             events,
@@ -309,6 +317,18 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// The metrics exposition text.
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.metrics_base))
+            .send()
+            .await
+            .expect("metrics answer");
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
     }
 
     /// Stops the server as SIGTERM would and waits until it has finished.

@@ -11,6 +11,7 @@ mod errors;
 mod headers;
 mod health;
 mod input;
+mod metrics;
 mod openapi;
 mod ratelimit;
 mod shutdown;

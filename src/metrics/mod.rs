@@ -1,0 +1,200 @@
+//! Prometheus metrics: HTTP traffic by route template and status, security events, and database
+//! pool usage, served on their own listener (`AUDITPULSE_METRICS_LISTEN`) so they are never
+//! exposed with the API.
+//!
+//! Invariant: labels have bounded values (route templates, never raw paths; fixed enums), so a
+//! client cannot grow the series count.
+
+mod server;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+pub use server::serve;
+
+use crate::events::{EventSink, SecurityEvent, SecurityEventKind};
+use crate::store::PoolStats;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    group: String,
+    key: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<RequestLabels, Counter>,
+    http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    security_events: Family<ActionLabels, Counter>,
+    rate_limit_breaches: Family<LimitLabels, Counter>,
+    rate_limited_requests: Counter,
+    permission_denials: Counter,
+    db_connections: Family<PoolLabels, Gauge>,
+    db_max_connections: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("auditpulse");
+        let metrics = Self {
+            http_requests: Family::default(),
+            http_duration: Family::new_with_constructor(latency_histogram),
+            security_events: Family::default(),
+            rate_limit_breaches: Family::default(),
+            rate_limited_requests: Counter::default(),
+            permission_denials: Counter::default(),
+            db_connections: Family::default(),
+            db_max_connections: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route template and status",
+            metrics.http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            metrics.http_duration.clone(),
+        );
+        registry.register(
+            "security_events",
+            "Security events by action",
+            metrics.security_events.clone(),
+        );
+        registry.register(
+            "rate_limit_breaches",
+            "Rate-limit breaches and blocks by route group and key kind",
+            metrics.rate_limit_breaches.clone(),
+        );
+        registry.register(
+            "rate_limited_requests",
+            "Requests refused by a rate limiter",
+            metrics.rate_limited_requests.clone(),
+        );
+        registry.register(
+            "permission_denials",
+            "Requests refused for lack of a permission",
+            metrics.permission_denials.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections by state",
+            metrics.db_connections.clone(),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "Database pool size limit",
+            metrics.db_max_connections.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let (method, route) = (method.to_owned(), route.to_owned());
+        self.http_duration
+            .get_or_create(&RouteLabels {
+                method: method.clone(),
+                route: route.clone(),
+            })
+            .observe(seconds);
+        self.http_requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+    }
+
+    /// The exposition text, with the database pool sampled now.
+    pub fn render(&self, pool: PoolStats) -> String {
+        let in_use = pool.size.saturating_sub(pool.idle);
+        self.db_connections
+            .get_or_create(&PoolLabels {
+                state: "idle".into(),
+            })
+            .set(i64::from(pool.idle));
+        self.db_connections
+            .get_or_create(&PoolLabels {
+                state: "in_use".into(),
+            })
+            .set(i64::from(in_use));
+        self.db_max_connections.set(i64::from(pool.max));
+        let mut text = String::new();
+        if let Err(error) = encode(&mut text, &self.registry) {
+            tracing::error!(%error, "cannot encode metrics");
+        }
+        text
+    }
+}
+
+impl EventSink for Metrics {
+    fn record(&self, event: &SecurityEvent) {
+        self.security_events
+            .get_or_create(&ActionLabels {
+                action: event.kind.action().to_owned(),
+            })
+            .inc();
+        match &event.kind {
+            SecurityEventKind::RateLimitBreach { group, key, .. } => {
+                let key = format!("{key:?}").to_lowercase();
+                self.rate_limit_breaches
+                    .get_or_create(&LimitLabels {
+                        group: group.as_str().to_owned(),
+                        key,
+                    })
+                    .inc();
+            }
+            SecurityEventKind::PermissionDenied { .. } => {
+                self.permission_denials.inc();
+            }
+        }
+    }
+
+    fn refused(&self) {
+        self.rate_limited_requests.inc();
+    }
+}
