@@ -241,6 +241,14 @@ impl Server {
     }
 }
 
+impl Drop for Server {
+    /// A test that fails half-way must not leave a server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn get(port: u16, path_and_headers: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
