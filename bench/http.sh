@@ -8,7 +8,7 @@
 #        random X-Forwarded-For IPv4 address (401 expected: nearly every request is a new client),
 #        while a second wrk measures /healthz latency alongside it and the server's RSS is sampled
 #        every 0.2 s: memory under ~100k distinct clients of the per-IP rate limiter
-#   - C: the same flood, 1 s later, from a fixed pool of 500 addresses (~200 requests each), so the
+#   - C: the same flood, 1 s later, from a fixed pool of 100 addresses (~1,000 requests each), so the
 #        per-IP limiter refuses (429) and blocks them: the refusal path and its security events
 #   - peak RSS over the whole run (VmHWM), and the server log's WARN "security event" lines
 # and prints a summary with PASS/FAIL against the targets, also saved to bench/results/http-<date>.txt.
