@@ -20,6 +20,8 @@ pub mod events;
 pub mod mask;
 /// Prometheus metrics, served on their own listener.
 pub mod metrics;
+/// Security monitoring: detectors over the security events, stored alerts.
+pub mod monitor;
 /// Token-bucket rate limiting by IP and by principal, with graduated blocking.
 pub mod ratelimit;
 /// Secret values that never print.

@@ -6,6 +6,7 @@ use super::principal::{Principal, Role};
 pub enum Permission {
     TenantsRead,
     TenantsWrite,
+    SecurityRead,
 }
 
 impl Permission {
@@ -13,6 +14,7 @@ impl Permission {
         match self {
             Permission::TenantsRead => "tenants:read",
             Permission::TenantsWrite => "tenants:write",
+            Permission::SecurityRead => "security:read",
         }
     }
 }
@@ -21,10 +23,14 @@ impl Permission {
 const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
     (Role::Viewer, &[]),
     (Role::Auditor, &[]),
-    (Role::Admin, &[]),
+    (Role::Admin, &[Permission::SecurityRead]),
 ];
 
-const SYSTEM_ADMIN: &[Permission] = &[Permission::TenantsRead, Permission::TenantsWrite];
+const SYSTEM_ADMIN: &[Permission] = &[
+    Permission::TenantsRead,
+    Permission::TenantsWrite,
+    Permission::SecurityRead,
+];
 
 /// The one authorization check.
 pub fn allows(principal: &Principal, permission: Permission) -> bool {
@@ -64,5 +70,22 @@ mod tests {
             Permission::TenantsRead
         ));
         assert!(!allows(&principal(None, false), Permission::TenantsRead));
+    }
+
+    #[test]
+    fn tenant_admins_and_system_admins_read_security_alerts() {
+        assert!(allows(
+            &principal(Some(Role::Admin), false),
+            Permission::SecurityRead
+        ));
+        assert!(allows(&principal(None, true), Permission::SecurityRead));
+        assert!(!allows(
+            &principal(Some(Role::Auditor), false),
+            Permission::SecurityRead
+        ));
+        assert!(!allows(
+            &principal(Some(Role::Viewer), false),
+            Permission::SecurityRead
+        ));
     }
 }

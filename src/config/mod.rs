@@ -23,6 +23,7 @@ pub use master_keys::{create_private_dir, MasterKey, MasterKeys};
 pub use report::report;
 pub use source::{Origin, Sources};
 
+use crate::monitor::{MonitorConfig, Threshold};
 use crate::ratelimit::{BlockPolicy, Rate, RateLimits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +75,7 @@ pub struct Config {
     pub header_timeout: Duration,
     pub shutdown_grace: Duration,
     pub rate_limits: RateLimits,
+    pub monitor: MonitorConfig,
 }
 
 /// A loaded configuration, with the warnings to show once logging is up.
@@ -152,6 +154,7 @@ impl Config {
         let header_timeout = r.secs(vars::HEADER_TIMEOUT_SECS, 600);
         let shutdown_grace = r.secs(vars::SHUTDOWN_GRACE_SECS, 3600);
         let rate_limits = read_rate_limits(&mut r);
+        let monitor = read_monitor(&mut r);
 
         let production = environment == Some(Environment::Production);
         let master_keys = read_master_keys(&mut r, &data_dir, production, mode);
@@ -180,6 +183,7 @@ impl Config {
             Some(shutdown_grace),
             Some(rate_limits),
             Some(master_keys),
+            Some(monitor),
         ) = (
             environment,
             debug,
@@ -197,6 +201,7 @@ impl Config {
             shutdown_grace,
             rate_limits,
             master_keys,
+            monitor,
         )
         else {
             return Err(r.errors);
@@ -222,6 +227,7 @@ impl Config {
             header_timeout,
             shutdown_grace,
             rate_limits,
+            monitor,
         };
         if config.environment == Environment::Production {
             let problems = production::problems(&config);
@@ -338,6 +344,27 @@ fn read_rate_limits(r: &mut Reader<'_>) -> Option<RateLimits> {
             max: max?,
         },
         max_clients: max_clients? as usize,
+    })
+}
+
+fn read_monitor(r: &mut Reader<'_>) -> Option<MonitorConfig> {
+    let account = r.get(vars::ALERT_FAILED_LOGINS_ACCOUNT, Threshold::parse);
+    let ip = r.get(vars::ALERT_FAILED_LOGINS_IP, Threshold::parse);
+    let tenant = r.get(vars::ALERT_FAILED_LOGINS_TENANT, Threshold::parse);
+    let breaches = r.get(vars::ALERT_RATE_LIMIT_BREACHES, Threshold::parse);
+    let min_logins = r.get(vars::ALERT_UNUSUAL_HOUR_MIN_LOGINS, |v| {
+        parse::integer(v, 1, 1_000_000)
+    });
+    let percent = r.get(vars::ALERT_UNUSUAL_HOUR_PERCENT, |v| {
+        parse::integer(v, 1, 100)
+    });
+    Some(MonitorConfig {
+        failed_logins_account: account?,
+        failed_logins_ip: ip?,
+        failed_logins_tenant: tenant?,
+        rate_limit_breaches: breaches?,
+        unusual_hour_min_logins: min_logins?,
+        unusual_hour_percent: percent?,
     })
 }
 

@@ -56,6 +56,12 @@ pub const RATE_LIMIT_BLOCK_AFTER: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_AFTER";
 pub const RATE_LIMIT_BLOCK_SECS: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_SECS";
 pub const RATE_LIMIT_BLOCK_MAX_SECS: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_MAX_SECS";
 pub const RATE_LIMIT_MAX_CLIENTS: &str = "AUDITPULSE_RATE_LIMIT_MAX_CLIENTS";
+pub const ALERT_FAILED_LOGINS_ACCOUNT: &str = "AUDITPULSE_ALERT_FAILED_LOGINS_ACCOUNT";
+pub const ALERT_FAILED_LOGINS_IP: &str = "AUDITPULSE_ALERT_FAILED_LOGINS_IP";
+pub const ALERT_FAILED_LOGINS_TENANT: &str = "AUDITPULSE_ALERT_FAILED_LOGINS_TENANT";
+pub const ALERT_RATE_LIMIT_BREACHES: &str = "AUDITPULSE_ALERT_RATE_LIMIT_BREACHES";
+pub const ALERT_UNUSUAL_HOUR_MIN_LOGINS: &str = "AUDITPULSE_ALERT_UNUSUAL_HOUR_MIN_LOGINS";
+pub const ALERT_UNUSUAL_HOUR_PERCENT: &str = "AUDITPULSE_ALERT_UNUSUAL_HOUR_PERCENT";
 
 /// Every variable, in the order `config check` and `.env.example` show them.
 pub const ALL: &[Var] = &[
@@ -85,6 +91,12 @@ pub const ALL: &[Var] = &[
     var(RATE_LIMIT_BLOCK_SECS, "60", "first block period; each further block doubles it"),
     var(RATE_LIMIT_BLOCK_MAX_SECS, "900", "longest block period"),
     var(RATE_LIMIT_MAX_CLIENTS, "100000", "clients remembered per limiter; the least recently seen are forgotten first"),
+    var(ALERT_FAILED_LOGINS_ACCOUNT, "10/15m", "failed logins for one account within a window that raise a failed-login-spike alert"),
+    var(ALERT_FAILED_LOGINS_IP, "20/15m", "failed logins from one IP within a window that raise a failed-login-spike alert"),
+    var(ALERT_FAILED_LOGINS_TENANT, "50/15m", "failed logins across one tenant within a window that raise a failed-login-spike alert"),
+    var(ALERT_RATE_LIMIT_BREACHES, "5/10m", "rate-limit breaches by one IP or principal within a window that raise an API-abuse alert"),
+    var(ALERT_UNUSUAL_HOUR_MIN_LOGINS, "20", "logins a user needs before an hour can be called unusual for them"),
+    var(ALERT_UNUSUAL_HOUR_PERCENT, "5", "an hour (with its neighbours) under this share of a user's logins is unusual"),
 ];
 
 /// The variable named `name`, if AuditPulse knows it.

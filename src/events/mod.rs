@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::TenantId;
 use crate::ratelimit::{Group, KeyKind};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,30 @@ pub enum SecurityEventKind {
     },
     /// An authenticated principal asked for something its role does not allow.
     PermissionDenied { permission: &'static str },
+    /// A login attempt failed. `account` names the account tried (a user id, or the masked
+    /// e-mail when no such user exists), never the password.
+    LoginFailed {
+        account: String,
+        tenant: Option<TenantId>,
+    },
+    /// A user logged in (the event's `ip` is where from).
+    LoginSucceeded {
+        user: String,
+        tenant: Option<TenantId>,
+        user_agent: Option<String>,
+    },
+    /// A user's role changed; `to` is a role name or `system_admin`.
+    RoleChanged {
+        user: String,
+        tenant: Option<TenantId>,
+        from: Option<String>,
+        to: String,
+    },
+    /// A refresh token was presented a second time: a sign of theft.
+    RefreshTokenReused {
+        user: String,
+        tenant: Option<TenantId>,
+    },
 }
 
 impl SecurityEventKind {
@@ -36,6 +61,10 @@ impl SecurityEventKind {
                 ..
             } => "rate_limit.block",
             SecurityEventKind::PermissionDenied { .. } => "permission.denied",
+            SecurityEventKind::LoginFailed { .. } => "auth.login_failed",
+            SecurityEventKind::LoginSucceeded { .. } => "auth.login",
+            SecurityEventKind::RoleChanged { .. } => "user.role_changed",
+            SecurityEventKind::RefreshTokenReused { .. } => "auth.refresh_token_reused",
         }
     }
 }
@@ -101,18 +130,15 @@ impl Events {
     }
 
     pub fn emit(&self, event: SecurityEvent) {
-        match &event.kind {
-            SecurityEventKind::RateLimitBreach { blocked_for, .. } => {
+        if let SecurityEventKind::RateLimitBreach { blocked_for, .. } = &event.kind {
+            self.counters
+                .rate_limit_breaches
+                .fetch_add(1, Ordering::Relaxed);
+            if blocked_for.is_some() {
                 self.counters
-                    .rate_limit_breaches
+                    .rate_limit_blocks
                     .fetch_add(1, Ordering::Relaxed);
-                if blocked_for.is_some() {
-                    self.counters
-                        .rate_limit_blocks
-                        .fetch_add(1, Ordering::Relaxed);
-                }
             }
-            SecurityEventKind::PermissionDenied { .. } => {}
         }
         tracing::warn!(
             target: "auditpulse::security",

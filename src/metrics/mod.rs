@@ -45,6 +45,12 @@ struct LimitLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AlertLabels {
+    kind: String,
+    severity: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: String,
 }
@@ -64,6 +70,7 @@ pub struct Metrics {
     permission_denials: Counter,
     db_connections: Family<PoolLabels, Gauge>,
     db_max_connections: Gauge,
+    alerts: Family<AlertLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -84,6 +91,7 @@ impl Metrics {
             permission_denials: Counter::default(),
             db_connections: Family::default(),
             db_max_connections: Gauge::default(),
+            alerts: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -126,10 +134,24 @@ impl Metrics {
             "Database pool size limit",
             metrics.db_max_connections.clone(),
         );
+        registry.register(
+            "security_alerts",
+            "Security alerts raised by kind and severity",
+            metrics.alerts.clone(),
+        );
         Self {
             registry,
             ..metrics
         }
+    }
+
+    pub fn alert_raised(&self, kind: &str, severity: &str) {
+        self.alerts
+            .get_or_create(&AlertLabels {
+                kind: kind.to_owned(),
+                severity: severity.to_owned(),
+            })
+            .inc();
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -191,6 +213,7 @@ impl EventSink for Metrics {
             SecurityEventKind::PermissionDenied { .. } => {
                 self.permission_denials.inc();
             }
+            _ => {}
         }
     }
 

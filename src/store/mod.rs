@@ -6,7 +6,9 @@
 
 mod errors;
 mod postgres;
+mod postgres_monitor;
 mod sqlite;
+mod sqlite_monitor;
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ use async_trait::async_trait;
 use crate::config::DatabaseUrl;
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
+use crate::monitor::{Alert, AlertKind, LoginBaseline, Severity};
 use crate::tenants::{NewTenant, Tenant};
 
 pub use errors::map_db_error;
@@ -85,9 +88,48 @@ pub trait TenantStore: Send + Sync {
     async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>>;
 }
 
+/// Whose security alerts a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertScope {
+    /// System administrators: every alert.
+    All,
+    /// A tenant's administrators: that tenant's alerts only.
+    Tenant(TenantId),
+}
+
+/// Which alerts to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub kind: Option<AlertKind>,
+    /// This severity or higher.
+    pub min_severity: Option<Severity>,
+    /// Alerts older than this one (the previous page's last id).
+    pub before: Option<uuid::Uuid>,
+}
+
+/// Security monitoring: login history for baselines, and alerts.
+#[async_trait]
+pub trait MonitorStore: Send + Sync {
+    /// Records a login and returns what was known about the user's logins before it.
+    async fn observe_login(
+        &self,
+        user: &str,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+        hour: u32,
+    ) -> Result<LoginBaseline>;
+    async fn insert_alert(&self, alert: &Alert) -> Result<()>;
+    async fn list_alerts(
+        &self,
+        scope: AlertScope,
+        filter: &AlertFilter,
+        limit: u32,
+    ) -> Result<Vec<Alert>>;
+}
+
 /// Everything a backend provides.
-pub trait Store: SchemaStore + TenantStore {}
-impl<T: SchemaStore + TenantStore> Store for T {}
+pub trait Store: SchemaStore + TenantStore + MonitorStore {}
+impl<T: SchemaStore + TenantStore + MonitorStore> Store for T {}
 
 /// Connects to the configured database. Does not migrate.
 pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Arc<dyn Store>> {

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
 use crate::metrics::{self, Metrics};
+use crate::monitor::{self, MonitorTask};
 use crate::ratelimit::{self, RateLimiter};
 use crate::store::{self, Store};
 
@@ -62,6 +63,9 @@ impl ApplicationBuilder {
         let metrics = Arc::new(Metrics::new());
         let mut sinks = self.sinks;
         sinks.push(metrics.clone());
+        let (monitor, monitor_task) =
+            monitor::start(store.clone(), config.monitor.clone(), metrics.clone());
+        sinks.push(monitor);
         let state = AppState {
             limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
             events: Arc::new(Events::new(sinks)),
@@ -74,6 +78,7 @@ impl ApplicationBuilder {
         Ok(Application {
             listener,
             metrics_listener,
+            monitor_task,
             local_addr,
             router,
             tls,
@@ -86,6 +91,7 @@ impl ApplicationBuilder {
 pub struct Application {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
+    monitor_task: MonitorTask,
     local_addr: SocketAddr,
     router: Router,
     tls: Option<TlsAcceptor>,
@@ -157,6 +163,8 @@ impl Application {
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }
+        // Events raised by the last requests are judged and stored before the database closes.
+        self.monitor_task.stop().await;
         self.state.store.close().await;
     }
 }

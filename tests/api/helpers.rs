@@ -17,6 +17,9 @@ use tokio::sync::oneshot;
 pub const MASTER_KEY: &str = "t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const SYSADMIN: &str = "sysadmin-token";
 pub const VIEWER: &str = "viewer-token";
+/// A tenant administrator of `ADMIN_TENANT`.
+pub const ADMIN: &str = "admin-token";
+pub const ADMIN_TENANT: &str = "01900000-0000-7000-8000-000000000001";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -157,6 +160,16 @@ impl StaticTokens {
                 kind: PrincipalKind::User,
                 tenant: Some(TenantId::new()),
                 role: Some(Role::Viewer),
+                system_admin: false,
+            },
+        );
+        tokens.insert(
+            ADMIN.to_owned(),
+            Principal {
+                id: "user-admin".into(),
+                kind: PrincipalKind::User,
+                tenant: Some(ADMIN_TENANT.parse().unwrap()),
+                role: Some(Role::Admin),
                 system_admin: false,
             },
         );
@@ -364,4 +377,26 @@ pub async fn error_of(response: reqwest::Response) -> serde_json::Value {
         "body and header carry the same request id"
     );
     error
+}
+
+/// The highest migration version shipped, read from `migrations/sqlite` (the contract test
+/// `migrations_have_the_same_versions_on_both_backends` keeps PostgreSQL's in step).
+pub fn latest_migration() -> i64 {
+    migration_versions("sqlite")
+        .into_iter()
+        .max()
+        .expect("at least one migration")
+}
+
+pub fn migration_versions(backend: &str) -> Vec<i64> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut versions: Vec<i64> = std::fs::read_dir(dir)
+        .expect("migrations folder")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|name| name.split('_').next()?.parse().ok())
+        .collect();
+    versions.sort();
+    versions
 }

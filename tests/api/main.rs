@@ -12,6 +12,7 @@ mod headers;
 mod health;
 mod input;
 mod metrics;
+mod monitor;
 mod openapi;
 mod ratelimit;
 mod shutdown;

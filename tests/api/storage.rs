@@ -69,7 +69,7 @@ async fn a_new_database_migrates_to_current_and_again_is_a_no_op(backend: Backen
     store.migrate().await.unwrap();
     let after = store.schema_status().await.unwrap();
     assert!(after.is_current(), "{after:?}");
-    assert_eq!(after.applied, Some(1));
+    assert_eq!(after.applied, Some(crate::helpers::latest_migration()));
     store.ping().await.unwrap();
 }
 
@@ -96,8 +96,10 @@ async fn a_database_newer_than_the_binary_is_refused(backend: Backend) {
     match store.migrate().await {
         Err(Error::Config(message)) => {
             assert!(
-                message
-                    .contains("version 9999, newer than this AuditPulse binary supports (up to 1)"),
+                message.contains(&format!(
+                    "version 9999, newer than this AuditPulse binary supports (up to {})",
+                    crate::helpers::latest_migration()
+                )),
                 "{message}"
             );
         }
@@ -177,4 +179,11 @@ async fn the_sqlite_database_is_in_wal_mode() {
         .await
         .unwrap();
     assert_eq!(mode, "wal");
+}
+
+#[test]
+fn migrations_have_the_same_versions_on_both_backends() {
+    let sqlite = crate::helpers::migration_versions("sqlite");
+    assert_eq!(sqlite, crate::helpers::migration_versions("postgres"));
+    assert!(!sqlite.is_empty());
 }

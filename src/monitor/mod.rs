@@ -1,0 +1,263 @@
+//! Security monitoring: detectors over the security-event stream raise alerts (failed-login
+//! spikes, logins from new places or at unusual hours, privilege escalation, API abuse,
+//! refresh-token reuse), which are stored, counted in metrics and listed by the API.
+//!
+//! Invariant: watching never slows a request down. Events reach the monitor through a bounded
+//! queue; when it is full the event is dropped and counted, never waited for.
+
+mod detectors;
+pub mod routes;
+mod window;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Timelike;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use detectors::{judge_login, login_observations, Detectors, LoginBaseline, MonitorConfig};
+pub use window::{Threshold, WindowCounter};
+
+use crate::domain::{time::Timestamp, TenantId};
+use crate::events::{EventSink, SecurityEvent, SecurityEventKind};
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    FailedLoginSpike,
+    NewLoginSource,
+    UnusualLoginHour,
+    PrivilegeEscalation,
+    ApiAbuse,
+    RefreshTokenReuse,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::FailedLoginSpike => "failed_login_spike",
+            AlertKind::NewLoginSource => "new_login_source",
+            AlertKind::UnusualLoginHour => "unusual_login_hour",
+            AlertKind::PrivilegeEscalation => "privilege_escalation",
+            AlertKind::ApiAbuse => "api_abuse",
+            AlertKind::RefreshTokenReuse => "refresh_token_reuse",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        ALL_KINDS.iter().copied().find(|k| k.as_str() == value)
+    }
+}
+
+const ALL_KINDS: [AlertKind; 6] = [
+    AlertKind::FailedLoginSpike,
+    AlertKind::NewLoginSource,
+    AlertKind::UnusualLoginHour,
+    AlertKind::PrivilegeEscalation,
+    AlertKind::ApiAbuse,
+    AlertKind::RefreshTokenReuse,
+];
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+}
+
+/// An alert as a detector raises it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertDraft {
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// The tenant it concerns; `None` for alerts only system administrators see (an IP, say).
+    pub tenant: Option<TenantId>,
+    /// What it is about: `user …`, `ip …`, `account …`, `tenant …`, `principal …`.
+    pub subject: String,
+    pub summary: String,
+    /// The numbers behind it. Never secrets.
+    pub evidence: serde_json::Value,
+}
+
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Alert {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    pub kind: AlertKind,
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<TenantId>,
+    pub subject: String,
+    pub summary: String,
+    #[schema(value_type = Object)]
+    pub evidence: serde_json::Value,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl Alert {
+    pub fn from_draft(draft: AlertDraft) -> Self {
+        Alert {
+            id: uuid::Uuid::now_v7(),
+            kind: draft.kind,
+            severity: draft.severity,
+            tenant_id: draft.tenant,
+            subject: draft.subject,
+            summary: draft.summary,
+            evidence: draft.evidence,
+            created_at: crate::domain::time::now(),
+        }
+    }
+}
+
+/// Events waiting for the monitor; beyond this they are dropped (and counted).
+const QUEUE: usize = 10_000;
+
+/// The event sink side of the monitor.
+pub struct Monitor {
+    queue: mpsc::Sender<SecurityEvent>,
+    dropped: AtomicU64,
+}
+
+impl Monitor {
+    /// Events dropped because the monitor could not keep up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl EventSink for Monitor {
+    fn record(&self, event: &SecurityEvent) {
+        if self.queue.try_send(event.clone()).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The running monitor: stop it with `stop`, which drains the queue first.
+pub struct MonitorTask {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl MonitorTask {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+pub fn start(
+    store: Arc<dyn Store>,
+    config: MonitorConfig,
+    metrics: Arc<Metrics>,
+) -> (Arc<Monitor>, MonitorTask) {
+    let (queue, mut events) = mpsc::channel(QUEUE);
+    let (stop, mut stopped) = watch::channel(false);
+    let monitor = Arc::new(Monitor {
+        queue,
+        dropped: AtomicU64::new(0),
+    });
+    let task = tokio::spawn(async move {
+        let mut detectors = Detectors::new(config);
+        loop {
+            tokio::select! {
+                event = events.recv() => match event {
+                    Some(event) => handle(&mut detectors, &*store, &metrics, &event).await,
+                    None => break,
+                },
+                _ = stopped.changed() => {
+                    while let Ok(event) = events.try_recv() {
+                        handle(&mut detectors, &*store, &metrics, &event).await;
+                    }
+                    break;
+                }
+            }
+        }
+    });
+    (monitor, MonitorTask { stop, task })
+}
+
+async fn handle(
+    detectors: &mut Detectors,
+    store: &dyn Store,
+    metrics: &Metrics,
+    event: &SecurityEvent,
+) {
+    let mut drafts = detectors.observe(event, Instant::now());
+    if let SecurityEventKind::LoginSucceeded {
+        user,
+        tenant,
+        user_agent,
+    } = &event.kind
+    {
+        let ip = event.ip.map(|ip| ip.to_string());
+        let agent = user_agent
+            .as_deref()
+            .map(|ua| ua.chars().take(256).collect::<String>());
+        match store
+            .observe_login(user, ip.as_deref(), agent.as_deref(), event.at.hour())
+            .await
+        {
+            Ok(before) => drafts.extend(judge_login(
+                detectors.config(),
+                event,
+                user,
+                *tenant,
+                agent.as_deref(),
+                event.at.hour(),
+                &before,
+            )),
+            Err(error) => {
+                tracing::error!(error = %crate::error::cause_chain(&error), "monitor: cannot read login history")
+            }
+        }
+    }
+    for draft in drafts {
+        let alert = Alert::from_draft(draft);
+        metrics.alert_raised(alert.kind.as_str(), alert.severity.as_str());
+        tracing::warn!(
+            target: "auditpulse::security",
+            kind = alert.kind.as_str(),
+            severity = alert.severity.as_str(),
+            subject = %alert.subject,
+            "security alert: {}",
+            alert.summary
+        );
+        if let Err(error) = store.insert_alert(&alert).await {
+            tracing::error!(error = %crate::error::cause_chain(&error), "monitor: cannot store an alert");
+        }
+    }
+}
