@@ -10,6 +10,7 @@ use super::{Alert, AlertKind, Severity};
 use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
 use crate::store::{AlertFilter, AlertScope};
+use crate::web::pagination::{page_size, split_page};
 use crate::web::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -46,12 +47,7 @@ pub async fn list(
 ) -> Result<Json<AlertPage>> {
     principal.require(Permission::SecurityRead)?;
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::BadRequest(
-            "limit must be between 1 and 200".to_owned(),
-        ));
-    }
+    let limit = page_size(params.limit)?;
     let scope = match (principal.system_admin, principal.tenant) {
         (true, _) => AlertScope::All,
         (false, Some(tenant)) => AlertScope::Tenant(tenant),
@@ -62,13 +58,7 @@ pub async fn list(
         min_severity: params.min_severity,
         before: params.before,
     };
-    let mut items = state.store.list_alerts(scope, &filter, limit + 1).await?;
-    let next_before = (items.len() > limit as usize).then(|| {
-        items.truncate(limit as usize);
-        items.last().map(|a| a.id)
-    });
-    Ok(Json(AlertPage {
-        items,
-        next_before: next_before.flatten(),
-    }))
+    let items = state.store.list_alerts(scope, &filter, limit + 1).await?;
+    let (items, next_before) = split_page(items, limit, |a| a.id);
+    Ok(Json(AlertPage { items, next_before }))
 }

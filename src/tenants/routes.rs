@@ -10,6 +10,7 @@ use super::{CreateTenant, Tenant, TenantPage};
 use crate::auth::{Permission, Principal};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
+use crate::web::pagination::{page_size, split_page};
 use crate::web::{AppState, ValidJson};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -32,21 +33,10 @@ pub async fn list(
 ) -> Result<Json<TenantPage>> {
     principal.require(Permission::TenantsRead)?;
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(Error::BadRequest(
-            "limit must be between 1 and 200".to_owned(),
-        ));
-    }
-    let mut items = state.store.list_tenants(params.after, limit + 1).await?;
-    let next_after = (items.len() > limit as usize).then(|| {
-        items.truncate(limit as usize);
-        items.last().map(|t| t.id)
-    });
-    Ok(Json(TenantPage {
-        items,
-        next_after: next_after.flatten(),
-    }))
+    let limit = page_size(params.limit)?;
+    let items = state.store.list_tenants(params.after, limit + 1).await?;
+    let (items, next_after) = split_page(items, limit, |t| t.id);
+    Ok(Json(TenantPage { items, next_after }))
 }
 
 /// Create a tenant.

@@ -9,6 +9,7 @@ mod health;
 mod json;
 mod limits;
 mod openapi;
+pub mod pagination;
 pub mod routes;
 mod server;
 mod state;
