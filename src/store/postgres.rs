@@ -18,7 +18,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 #[derive(Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgStore {
@@ -139,5 +139,25 @@ impl TenantStore for PgStore {
             .iter()
             .map(tenant_from_row)
             .collect()
+    }
+
+    async fn delete_tenant(&self, id: TenantId) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tenant_secrets WHERE tenant_id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_db_error)?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
     }
 }

@@ -1,0 +1,87 @@
+//! Tenant secrets: named credentials of one tenant (Plaid access tokens, provider API keys,
+//! webhook URLs), stored only as ciphertext bound to tenant and name.
+//!
+//! Invariant: values reach the store encrypted and come back as [`Secret`]s; a handle reaches
+//! only the one tenant it was made for.
+
+use super::keyring::Keyring;
+use super::registry::TENANT_SECRET_VALUE;
+use crate::domain::TenantId;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The secrets of one tenant.
+pub struct TenantSecrets<'a> {
+    keyring: &'a Keyring,
+    tenant: TenantId,
+}
+
+impl Keyring {
+    pub fn secrets(&self, tenant: TenantId) -> TenantSecrets<'_> {
+        TenantSecrets {
+            keyring: self,
+            tenant,
+        }
+    }
+}
+
+impl TenantSecrets<'_> {
+    /// Stores `value` under `name`, replacing any previous value.
+    pub async fn put(&self, name: &str, value: &[u8]) -> Result<()> {
+        check_name(name)?;
+        let ciphertext = self
+            .keyring
+            .encrypt(self.tenant, TENANT_SECRET_VALUE.row(name), value)
+            .await?;
+        self.keyring
+            .store
+            .put_secret(self.tenant, name, &ciphertext)
+            .await
+    }
+
+    pub async fn get(&self, name: &str) -> Result<Option<Secret<Vec<u8>>>> {
+        let Some(ciphertext) = self.keyring.store.get_secret(self.tenant, name).await? else {
+            return Ok(None);
+        };
+        self.keyring
+            .decrypt(self.tenant, TENANT_SECRET_VALUE.row(name), &ciphertext)
+            .await
+            .map(Some)
+    }
+
+    /// Names of this tenant's secrets, sorted.
+    pub async fn names(&self) -> Result<Vec<String>> {
+        self.keyring.store.list_secret_names(self.tenant).await
+    }
+
+    /// Deletes one secret; `false` when there was none.
+    pub async fn delete(&self, name: &str) -> Result<bool> {
+        self.keyring.store.delete_secret(self.tenant, name).await
+    }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    let valid = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b));
+    if !valid {
+        return Err(Error::BadRequest(
+            "a secret name is 1 to 128 letters, digits or - _ . : /".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_short_printable_identifiers() {
+        assert!(check_name("plaid:item/abc-1_2.x").is_ok());
+        for bad in ["", "has space", "new\nline", &"x".repeat(129)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
