@@ -65,6 +65,11 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     })
 }
 
+/// The key version named by a ciphertext's header, read without decrypting.
+pub fn key_version(bytes: &[u8]) -> Result<u32> {
+    parse(bytes).map(|p| p.header.key_version)
+}
+
 /// Associated data: a domain label, then each part length-prefixed so that no two different
 /// lists of parts encode the same bytes (`("ab", "c")` differs from `("a", "bc")`).
 pub fn associated_data(domain: &str, parts: &[&[u8]]) -> Vec<u8> {

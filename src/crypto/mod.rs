@@ -17,7 +17,7 @@ mod rotation;
 mod secrets;
 
 pub use cipher::{open, seal, DataKey};
-pub use format::{Header, OVERHEAD};
+pub use format::{key_version, Header, OVERHEAD};
 pub use keyring::{Keyring, TenantKeyRecord};
 pub use registry::{EncryptedColumn, Field, ENCRYPTED_COLUMNS, TENANT_SECRET_VALUE};
 pub use rotation::{ColumnUse, KeyStatus, MasterKeyUse, Rotation, RotationReport};

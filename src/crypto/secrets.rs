@@ -29,24 +29,50 @@ impl TenantSecrets<'_> {
     /// Stores `value` under `name`, replacing any previous value.
     pub async fn put(&self, name: &str, value: &[u8]) -> Result<()> {
         check_name(name)?;
-        let ciphertext = self
-            .keyring
-            .encrypt(self.tenant, TENANT_SECRET_VALUE.row(name), value)
-            .await?;
-        self.keyring
-            .store
-            .put_secret(self.tenant, name, &ciphertext)
-            .await
+        // A concurrent `keys rotate --reencrypt-data` may replace the active key between
+        // encrypting and writing; the store then refuses the write and we seal again.
+        for _ in 0..WRITE_ATTEMPTS {
+            let ciphertext = self
+                .keyring
+                .encrypt(self.tenant, TENANT_SECRET_VALUE.row(name), value)
+                .await?;
+            if self
+                .keyring
+                .store
+                .put_secret(self.tenant, name, &ciphertext)
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(Error::Conflict(
+            "the tenant's data key kept changing; retry".to_owned(),
+        ))
     }
 
     pub async fn get(&self, name: &str) -> Result<Option<Secret<Vec<u8>>>> {
-        let Some(ciphertext) = self.keyring.store.get_secret(self.tenant, name).await? else {
+        let field = TENANT_SECRET_VALUE.row(name);
+        let store = &self.keyring.store;
+        let Some(ciphertext) = store.get_secret(self.tenant, name).await? else {
             return Ok(None);
         };
-        self.keyring
-            .decrypt(self.tenant, TENANT_SECRET_VALUE.row(name), &ciphertext)
-            .await
-            .map(Some)
+        match self.keyring.decrypt(self.tenant, field, &ciphertext).await {
+            // Re-encrypted by a rotation (and its old key retired) since we read it: read again.
+            Err(Error::Crypto(_)) => match store.get_secret(self.tenant, name).await? {
+                Some(again) if again != ciphertext => self
+                    .keyring
+                    .decrypt(self.tenant, field, &again)
+                    .await
+                    .map(Some),
+                Some(_) => self
+                    .keyring
+                    .decrypt(self.tenant, field, &ciphertext)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            },
+            other => other.map(Some),
+        }
     }
 
     /// Names of this tenant's secrets, sorted.
@@ -59,6 +85,8 @@ impl TenantSecrets<'_> {
         self.keyring.store.delete_secret(self.tenant, name).await
     }
 }
+
+const WRITE_ATTEMPTS: u32 = 3;
 
 fn check_name(name: &str) -> Result<()> {
     let valid = (1..=128).contains(&name.len())

@@ -147,8 +147,10 @@ pub trait KeyStore: Send + Sync {
 /// Encrypted named credentials per tenant; values are ciphertext made by the keyring.
 #[async_trait]
 pub trait SecretStore: Send + Sync {
-    /// Inserts or replaces. An unknown tenant is a `Conflict`.
-    async fn put_secret(&self, tenant: TenantId, name: &str, ciphertext: &[u8]) -> Result<()>;
+    /// Inserts or replaces, only while the data key that sealed `ciphertext` is the tenant's
+    /// active key; `false` when it is not (rotated meanwhile: encrypt again and retry). Checked
+    /// in the writing statement, so a rotation never retires a key a concurrent write still uses.
+    async fn put_secret(&self, tenant: TenantId, name: &str, ciphertext: &[u8]) -> Result<bool>;
     async fn get_secret(&self, tenant: TenantId, name: &str) -> Result<Option<Vec<u8>>>;
     async fn list_secret_names(&self, tenant: TenantId) -> Result<Vec<String>>;
     async fn delete_secret(&self, tenant: TenantId, name: &str) -> Result<bool>;

@@ -182,22 +182,26 @@ impl KeyStore for PgStore {
 
 #[async_trait]
 impl SecretStore for PgStore {
-    async fn put_secret(&self, tenant: TenantId, name: &str, ciphertext: &[u8]) -> Result<()> {
+    async fn put_secret(&self, tenant: TenantId, name: &str, ciphertext: &[u8]) -> Result<bool> {
+        let version = crate::crypto::key_version(ciphertext)?;
         let now = time::now();
-        sqlx::query(
+        let written = sqlx::query(
             "INSERT INTO tenant_secrets (tenant_id, name, value_ciphertext, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, name) DO UPDATE \
+             SELECT $1, $2, $3, $4, $4 WHERE EXISTS (SELECT 1 FROM tenant_keys \
+             WHERE tenant_id = $1 AND version = $5 AND active FOR SHARE) \
+             ON CONFLICT (tenant_id, name) DO UPDATE \
              SET value_ciphertext = excluded.value_ciphertext, updated_at = excluded.updated_at",
         )
         .bind(tenant.as_uuid())
         .bind(name)
         .bind(ciphertext)
         .bind(now)
-        .bind(now)
+        .bind(i64::from(version))
         .execute(&self.pool)
         .await
-        .map_err(map_db_error)?;
-        Ok(())
+        .map_err(map_db_error)?
+        .rows_affected();
+        Ok(written == 1)
     }
 
     async fn get_secret(&self, tenant: TenantId, name: &str) -> Result<Option<Vec<u8>>> {

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod cli;
+mod crypto;
 mod errors;
 mod headers;
 mod health;
