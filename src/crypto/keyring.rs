@@ -19,7 +19,7 @@ use crate::secret::Secret;
 use crate::store::Store;
 
 /// One stored tenant data key, wrapped by the master key `master_key_id`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct TenantKeyRecord {
     pub tenant: TenantId,
     /// 1 for a tenant's first key, then increasing with each data key rotation.
@@ -30,6 +30,19 @@ pub struct TenantKeyRecord {
     /// New fields are sealed with the tenant's one active key.
     pub active: bool,
     pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for TenantKeyRecord {
+    /// Names the key; the wrapped bytes are key material and are not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantKeyRecord")
+            .field("tenant", &self.tenant)
+            .field("version", &self.version)
+            .field("master_key_id", &self.master_key_id)
+            .field("wrapped", &crate::secret::REDACTED)
+            .field("active", &self.active)
+            .finish()
+    }
 }
 
 /// Encrypts and decrypts fields for every tenant. Cheap to share behind an `Arc`.
@@ -256,6 +269,21 @@ mod tests {
             ..record
         };
         assert!(unwrap_key(&masters(&[("k9", 1)]), &renamed).is_err());
+    }
+
+    #[test]
+    fn a_key_record_prints_without_its_wrapped_bytes() {
+        let keys = masters(&[("k1", 1)]);
+        let record = wrap_key(keys.active(), TenantId::new(), 1, &DataKey::generate()).unwrap();
+        let printed = format!("{record:?}");
+        assert!(
+            printed.contains("k1") && printed.contains("[REDACTED]"),
+            "{printed}"
+        );
+        assert!(
+            !printed.contains(&format!("{:?}", &record.wrapped[5..9])),
+            "{printed}"
+        );
     }
 
     #[test]

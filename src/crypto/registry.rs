@@ -51,7 +51,7 @@ pub const TENANT_SECRET_VALUE: EncryptedColumn = EncryptedColumn {
 pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[&TENANT_SECRET_VALUE];
 
 pub fn is_registered(column: &EncryptedColumn) -> bool {
-    ENCRYPTED_COLUMNS.iter().any(|c| *c == column)
+    ENCRYPTED_COLUMNS.contains(&column)
 }
 
 #[cfg(test)]

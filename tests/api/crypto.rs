@@ -279,6 +279,10 @@ async fn reencryption_interrupted_halfway_finishes_on_the_next_run(backend: Back
         raw_count(backend, &db.url, "SELECT COUNT(*) FROM tenant_keys").await,
         2
     );
+    assert!(
+        !store.put_secret(tenants[0], "s0", &stale).await.unwrap(),
+        "a write sealed with a retired data key is refused"
+    );
 
     let retired = Keyring::new(master(&[("k2", 2)]), store.clone());
     for (t, id) in tenants.iter().enumerate() {
@@ -388,3 +392,68 @@ crate::on_both_backends!(
     rotation_runs_while_the_store_keeps_serving,
     deleting_a_tenant_shreds_its_data_key,
 );
+
+/// `auditpulse keys status` and `keys rotate` as an operator runs them, on SQLite.
+#[tokio::test]
+async fn the_keys_commands_rotate_and_report_with_exit_codes() {
+    let (db, store) = migrated(Backend::Sqlite).await;
+    let old = Keyring::new(master(&[("k1", 1)]), store.clone());
+    let acme = tenant(&store, "acme").await;
+    old.secrets(acme).put("plaid", TOKEN).await.unwrap();
+    let keys = |spec: &[(&str, u8)]| {
+        let entries: Vec<String> = spec
+            .iter()
+            .map(|(id, b)| {
+                let key = base64::engine::general_purpose::STANDARD.encode([*b; 32]);
+                format!("{id}:{key}")
+            })
+            .collect();
+        entries.join(",")
+    };
+    let run = |args: &[&str], master_keys: String| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_auditpulse"))
+            .args(args)
+            .current_dir(db.dir.path())
+            .env_clear()
+            .env("DATABASE_URL", &db.url)
+            .env("AUDITPULSE_MASTER_KEYS", master_keys)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let both = keys(&[("k2", 2), ("k1", 1)]);
+    let (code, out, _) = run(&["keys", "status"], both.clone());
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("master key k1: wraps 1 tenant data key(s) (still in use"),
+        "{out}"
+    );
+    assert!(
+        out.contains("tenant_secrets.value_ciphertext: 1 field(s) under active"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(&["keys", "rotate"], both);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "re-wrapped 1 tenant data key(s) under master key k2\n");
+
+    let (code, out, _) = run(&["keys", "status"], keys(&[("k2", 2)]));
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with("master key k2: wraps 1 tenant data key(s) (active)\n"),
+        "{out}"
+    );
+    let (code, _, err) = run(&["keys", "rotate"], keys(&[("k1", 1)]));
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("\"k2\", which is not in AUDITPULSE_MASTER_KEYS"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("AQEBAQEB") && !err.contains("AgICAgIC"),
+        "no key material: {err}"
+    );
+    let retired = Keyring::new(master(&[("k2", 2)]), store.clone());
+    assert_eq!(value(&retired, acme, "plaid").await, TOKEN);
+}
