@@ -15,10 +15,12 @@ mod keyring;
 mod registry;
 mod rotation;
 mod secrets;
+mod status;
 
 pub use cipher::{open, seal, DataKey};
 pub use format::{key_version, Header, OVERHEAD};
 pub use keyring::{Keyring, TenantKeyRecord};
 pub use registry::{EncryptedColumn, Field, ENCRYPTED_COLUMNS, TENANT_SECRET_VALUE};
-pub use rotation::{ColumnUse, KeyStatus, MasterKeyUse, Rotation, RotationReport};
+pub use rotation::{Rotation, RotationReport};
 pub use secrets::TenantSecrets;
+pub use status::{ColumnUse, KeyStatus, MasterKeyUse};

@@ -457,3 +457,28 @@ async fn the_keys_commands_rotate_and_report_with_exit_codes() {
     let retired = Keyring::new(master(&[("k2", 2)]), store.clone());
     assert_eq!(value(&retired, acme, "plaid").await, TOKEN);
 }
+
+/// A column that rotation would not find cannot be encrypted into: the easy path is the safe one.
+#[tokio::test]
+async fn encrypting_for_an_unregistered_column_is_refused() {
+    static UNLISTED: auditpulse::crypto::EncryptedColumn = auditpulse::crypto::EncryptedColumn {
+        table: "bank_accounts",
+        column: "number_ciphertext",
+        tenant_column: "tenant_id",
+        row_id_column: "id",
+    };
+    let (_db, store) = migrated(Backend::Sqlite).await;
+    let keyring = Keyring::new(master(&[("k1", 1)]), store.clone());
+    let acme = tenant(&store, "acme").await;
+    match keyring.encrypt(acme, UNLISTED.row("1"), b"DE89").await {
+        Err(Error::Crypto(message)) => {
+            assert!(
+                message.contains("bank_accounts.number_ciphertext is not listed"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let unknown = keyring.secrets(TenantId::new()).put("plaid", TOKEN).await;
+    assert!(matches!(unknown, Err(Error::NotFound)), "{unknown:?}");
+}
