@@ -354,6 +354,10 @@ async fn deleting_a_tenant_shreds_its_data_key(backend: Backend) {
         .await
         .unwrap();
     let backup = store.get_secret(acme, "plaid").await.unwrap().unwrap();
+    let sql = format!("SELECT wrapped_key FROM tenant_keys WHERE tenant_id = '{acme}'");
+    let wrapped = raw_column(backend, app.database_url(), &sql)
+        .await
+        .remove(0);
     let path = format!("/api/v1/tenants/{acme}");
 
     let delete = |token: &'static str| app.client.delete(app.url(&path)).bearer_auth(token).send();
@@ -381,6 +385,21 @@ async fn deleting_a_tenant_shreds_its_data_key(backend: Backend) {
         .await;
     assert!(matches!(elsewhere, Err(Error::Crypto(_))));
     assert_eq!(value(&keyring, globex, "plaid").await, b"globex");
+    if backend == Backend::Sqlite {
+        // secure_delete: the wrapped key's bytes are gone from the file, not just unlinked.
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let file = std::path::PathBuf::from(url.trim_start_matches("sqlite://"));
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes.extend(std::fs::read(file.with_extension("db-wal")).unwrap_or_default());
+        assert!(
+            !contains(&bytes, &wrapped),
+            "the shredded key lingers in the database file"
+        );
+    }
     app.stop().await;
 }
 
