@@ -57,21 +57,19 @@ impl TenantSecrets<'_> {
             return Ok(None);
         };
         match self.keyring.decrypt(self.tenant, field, &ciphertext).await {
-            // Re-encrypted by a rotation (and its old key retired) since we read it: read again.
-            Err(Error::Crypto(_)) => match store.get_secret(self.tenant, name).await? {
+            Ok(value) => Ok(Some(value)),
+            // A rotation may have re-encrypted the value and retired its old key since we read
+            // it: if the stored value changed, decrypt the new one; otherwise the error stands.
+            Err(error @ Error::Crypto(_)) => match store.get_secret(self.tenant, name).await? {
                 Some(again) if again != ciphertext => self
                     .keyring
                     .decrypt(self.tenant, field, &again)
                     .await
                     .map(Some),
-                Some(_) => self
-                    .keyring
-                    .decrypt(self.tenant, field, &ciphertext)
-                    .await
-                    .map(Some),
+                Some(_) => Err(error),
                 None => Ok(None),
             },
-            other => other.map(Some),
+            Err(error) => Err(error),
         }
     }
 
