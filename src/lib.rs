@@ -6,7 +6,7 @@
 
 /// Authentication hook, principals, named permissions and the one authorization check.
 pub mod auth;
-/// The `auditpulse` command line: serve, migrate, config check.
+/// The `auditpulse` command line: serve, migrate, config check, keys rotate/status.
 pub mod cli;
 /// Configuration from the environment and `.env`, validated whole; production refusals.
 pub mod config;

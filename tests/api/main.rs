@@ -12,6 +12,7 @@ mod errors;
 mod headers;
 mod health;
 mod input;
+mod key_rotation;
 mod metrics;
 mod openapi;
 mod ratelimit;
