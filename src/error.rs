@@ -59,6 +59,9 @@ pub enum Error {
     Unavailable(String),
     #[error("configuration error: {0}")]
     Config(String),
+    /// Encryption or decryption failed. Names what failed, never key bytes or plaintext.
+    #[error("encryption error: {0}")]
+    Crypto(String),
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -121,7 +124,7 @@ impl Error {
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Timeout => StatusCode::REQUEST_TIMEOUT,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Config(_) | Error::Database(_) | Error::Internal(_) => {
+            Error::Config(_) | Error::Crypto(_) | Error::Database(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }

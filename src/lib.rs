@@ -6,10 +6,12 @@
 
 /// Authentication hook, principals, named permissions and the one authorization check.
 pub mod auth;
-/// The `auditpulse` command line: serve, migrate, config check.
+/// The `auditpulse` command line: serve, migrate, config check, keys rotate/status.
 pub mod cli;
 /// Configuration from the environment and `.env`, validated whole; production refusals.
 pub mod config;
+/// Encryption at rest: per-tenant data keys wrapped by master keys, field encryption, rotation.
+pub mod crypto;
 /// Shared value types: opaque ids, UTC time, money in integer minor units.
 pub mod domain;
 /// The one error type and its JSON rendering.

@@ -12,10 +12,11 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
         Command::Serve => serve().await,
         Command::Migrate => migrate(out).await,
         Command::Config(ConfigCommand::Check) => check(out),
+        Command::Keys(command) => super::keys::run(command, out).await,
     }
 }
 
-fn load(mode: SecretMode) -> Result<(Loaded, Sources), Failure> {
+pub(super) fn load(mode: SecretMode) -> Result<(Loaded, Sources), Failure> {
     let fail = |lines: Vec<String>| Failure {
         lines,
         causes: None,
@@ -25,7 +26,7 @@ fn load(mode: SecretMode) -> Result<(Loaded, Sources), Failure> {
     Ok((loaded, sources))
 }
 
-fn start_logging(loaded: &Loaded) -> Result<(), Failure> {
+pub(super) fn start_logging(loaded: &Loaded) -> Result<(), Failure> {
     telemetry::init(&loaded.config).map_err(|e| Failure {
         lines: vec![e],
         causes: None,

@@ -4,6 +4,7 @@
 //! each (`--verbose` adds the cause chain), never a panic backtrace.
 
 mod commands;
+mod keys;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ Examples:
   auditpulse serve                     run on the embedded SQLite database in ./data
   DATABASE_URL=postgres://ap@localhost/ap auditpulse migrate
   AUDITPULSE_ENV=production auditpulse config check
+  auditpulse keys rotate --reencrypt-data
 
 Configuration comes from environment variables and a .env file in the working directory;
 see .env.example for every variable and its default.";
@@ -47,6 +49,28 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage encryption keys: rotate master and tenant data keys, show which keys are in use.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-wrap every tenant data key under the active (first) master key. Online, idempotent and
+    /// resumable: run it again after an interruption.
+    #[command(
+        after_help = "Example:\n  AUDITPULSE_MASTER_KEYS=k2:<new key>,k1:<old key> auditpulse keys rotate\n\n\
+        Then `auditpulse keys status` shows k1 wrapping 0 keys, and k1 can be removed from\n\
+        AUDITPULSE_MASTER_KEYS. The server may keep running meanwhile."
+    )]
+    Rotate {
+        /// Also give every tenant a new data key and re-encrypt its fields in batches.
+        #[arg(long)]
+        reencrypt_data: bool,
+    },
+    /// Show which master keys are in use and how many tenant keys and fields each protects.
+    #[command(after_help = "Example:\n  auditpulse keys status")]
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

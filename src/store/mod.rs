@@ -6,8 +6,10 @@
 
 mod errors;
 mod postgres;
+mod postgres_keys;
 mod postgres_monitor;
 mod sqlite;
+mod sqlite_keys;
 mod sqlite_monitor;
 
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::DatabaseUrl;
+use crate::crypto::{EncryptedColumn, TenantKeyRecord};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::monitor::{Alert, AlertKind, LoginBaseline, Severity};
@@ -86,6 +89,74 @@ pub trait TenantStore: Send + Sync {
     async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>>;
     /// Tenants in creation order, after `after` when given, at most `limit`.
     async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>>;
+    /// Deletes a tenant and, in the same transaction, its data keys (crypto-shredding: whatever
+    /// ciphertext of it survives anywhere can no longer be decrypted). `false` if it did not exist.
+    async fn delete_tenant(&self, id: TenantId) -> Result<bool>;
+}
+
+/// One encrypted cell, as stored.
+#[derive(Debug, Clone)]
+pub struct EncryptedCell {
+    pub row_id: String,
+    pub ciphertext: Vec<u8>,
+}
+
+/// A cell to replace, if it still holds `old`.
+#[derive(Debug, Clone)]
+pub struct Reencrypted {
+    pub row_id: String,
+    pub old: Vec<u8>,
+    pub new: Vec<u8>,
+}
+
+/// Tenant data keys (wrapped) and generic access to the registered encrypted columns, for the
+/// keyring and key rotation only.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// One tenant's data keys, by version.
+    async fn tenant_keys(&self, tenant: TenantId) -> Result<Vec<TenantKeyRecord>>;
+    /// Every tenant's data keys, by tenant and version.
+    async fn list_tenant_keys(&self) -> Result<Vec<TenantKeyRecord>>;
+    /// Adds a data key; when it is active, the tenant's other keys are deactivated in the same
+    /// transaction. A version that exists already is a `Conflict`.
+    async fn insert_tenant_key(&self, key: &TenantKeyRecord) -> Result<()>;
+    /// Stores a new wrapping of `key` if it is still wrapped as read; `false` if it changed.
+    async fn rewrap_tenant_key(
+        &self,
+        key: &TenantKeyRecord,
+        master_key_id: &str,
+        wrapped: &[u8],
+    ) -> Result<bool>;
+    /// Deletes an inactive data key, only if no registered encrypted column still uses it.
+    async fn retire_tenant_key(&self, tenant: TenantId, version: u32) -> Result<bool>;
+    /// Cells of `column` for `tenant` with a row id after `after`, in row id order.
+    async fn encrypted_cells(
+        &self,
+        column: &'static EncryptedColumn,
+        tenant: TenantId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<EncryptedCell>>;
+    /// Replaces, in one transaction, the cells still holding their old ciphertext; returns how
+    /// many were replaced (a cell written meanwhile is left as it is).
+    async fn replace_encrypted(
+        &self,
+        column: &'static EncryptedColumn,
+        tenant: TenantId,
+        cells: &[Reencrypted],
+    ) -> Result<u64>;
+}
+
+/// Encrypted named credentials per tenant; values are ciphertext made by the keyring.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// Inserts or replaces, only while the data key that sealed `ciphertext` is the tenant's
+    /// active key; `false` when it is not (rotated meanwhile: encrypt again and retry). Checked
+    /// in the writing statement, so a rotation never retires a key a concurrent write still uses.
+    async fn put_secret(&self, tenant: TenantId, name: &str, ciphertext: &[u8]) -> Result<bool>;
+    async fn get_secret(&self, tenant: TenantId, name: &str) -> Result<Option<Vec<u8>>>;
+    async fn list_secret_names(&self, tenant: TenantId) -> Result<Vec<String>>;
+    async fn delete_secret(&self, tenant: TenantId, name: &str) -> Result<bool>;
 }
 
 /// Whose security alerts a caller may see.
@@ -128,8 +199,24 @@ pub trait MonitorStore: Send + Sync {
 }
 
 /// Everything a backend provides.
-pub trait Store: SchemaStore + TenantStore + MonitorStore {}
-impl<T: SchemaStore + TenantStore + MonitorStore> Store for T {}
+pub trait Store: SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore {}
+impl<T: SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore> Store for T {}
+
+/// The `NOT EXISTS` guards of `retire_tenant_key`: no registered column holds a ciphertext whose
+/// header names the key version. `tenant` and `header` are the placeholders of the backend.
+fn unused_key_guards(substr: &str, tenant: &str, header: &str) -> String {
+    crate::crypto::ENCRYPTED_COLUMNS
+        .iter()
+        .map(|c| {
+            format!(
+                " AND NOT EXISTS (SELECT 1 FROM {table} WHERE {tc} = {tenant} AND {substr}({col}, 1, 5) = {header})",
+                table = c.table,
+                tc = c.tenant_column,
+                col = c.column,
+            )
+        })
+        .collect()
+}
 
 /// Connects to the configured database. Does not migrate.
 pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Arc<dyn Store>> {

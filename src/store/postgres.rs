@@ -140,4 +140,24 @@ impl TenantStore for PgStore {
             .map(tenant_from_row)
             .collect()
     }
+
+    async fn delete_tenant(&self, id: TenantId) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tenant_secrets WHERE tenant_id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_db_error)?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
+    }
 }

@@ -33,6 +33,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Deleted rows are overwritten, so a shredded tenant key does not linger in free pages.
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(5));
         if let Some(dir) = options
             .get_filename()
@@ -168,5 +170,26 @@ impl TenantStore for SqliteStore {
         .iter()
         .map(tenant_from_row)
         .collect()
+    }
+
+    async fn delete_tenant(&self, id: TenantId) -> Result<bool> {
+        let id = id.to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM tenant_secrets WHERE tenant_id = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM tenants WHERE id = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_db_error)?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
     }
 }

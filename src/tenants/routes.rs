@@ -1,4 +1,4 @@
-//! `/api/v1/tenants`: list and create tenants (system administrators).
+//! `/api/v1/tenants`: list, create, read and delete tenants (system administrators).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -72,4 +72,23 @@ pub async fn get(
         .await?
         .map(Json)
         .ok_or(Error::NotFound)
+}
+
+/// Delete a tenant and everything it owns. Its data keys are destroyed in the same transaction
+/// (crypto-shredding), so copies of its encrypted data in backups can no longer be decrypted.
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = String, Path, description = "tenant id")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "deleted"), (status = 404, body = crate::web::ErrorEnvelope)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    principal.require(Permission::TenantsWrite)?;
+    let id: TenantId = id.parse().map_err(|_| Error::NotFound)?;
+    if !state.store.delete_tenant(id).await? {
+        return Err(Error::NotFound);
+    }
+    tracing::info!(tenant = %id, by = %principal.id, "tenant deleted; its data keys were destroyed");
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -15,7 +15,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use super::{client_ip, context, headers, limits, openapi, routes, server, tls, AppState};
 use crate::auth::{Authenticator, NoAuthenticator};
-use crate::config::Config;
+use crate::config::{Config, MasterKeys};
+use crate::crypto::Keyring;
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
 use crate::metrics::{self, Metrics};
@@ -47,6 +48,7 @@ impl ApplicationBuilder {
         let config = Arc::new(self.config);
         let store = store::connect(&config.database_url, config.db_max_connections).await?;
         store.migrate().await?;
+        let keyring = Arc::new(Keyring::new(master_keys(&config)?, store.clone()));
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -72,6 +74,7 @@ impl ApplicationBuilder {
             metrics,
             authenticator: self.authenticator,
             store,
+            keyring,
             config,
         };
         let router = router(&state, tls.is_some())?;
@@ -85,6 +88,17 @@ impl ApplicationBuilder {
             state,
         })
     }
+}
+
+/// The configured master keys; serving without them is refused.
+pub fn master_keys(config: &Config) -> Result<MasterKeys> {
+    config
+        .master_keys
+        .as_ref()
+        .map(|k| k.value.clone())
+        .ok_or_else(|| {
+            Error::Config("AUDITPULSE_MASTER_KEYS: no master key is configured".to_owned())
+        })
 }
 
 /// A bound, ready-to-serve AuditPulse.

@@ -15,7 +15,7 @@ mod server;
 mod state;
 mod tls;
 
-pub use app::{shutdown_signal, Application, ApplicationBuilder};
+pub use app::{master_keys, shutdown_signal, Application, ApplicationBuilder};
 pub use client_ip::ClientIp;
 pub use context::{ErrorEnvelope, RequestId};
 pub use json::{ValidJson, Validate};

@@ -24,7 +24,7 @@ fn public() -> OpenApiRouter<AppState> {
 fn protected(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(tenants::routes::list, tenants::routes::create))
-        .routes(routes!(tenants::routes::get))
+        .routes(routes!(tenants::routes::get, tenants::routes::delete))
         .routes(routes!(monitor::routes::list))
         .route_layer(from_fn_with_state(state.clone(), auth::require_principal))
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::crypto::Keyring;
 use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
@@ -13,6 +14,8 @@ use crate::store::Store;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    /// Field encryption with per-tenant data keys; the one way to read or write sensitive fields.
+    pub keyring: Arc<Keyring>,
     pub authenticator: Arc<dyn Authenticator>,
     pub limiter: Arc<RateLimiter>,
     pub events: Arc<Events>,

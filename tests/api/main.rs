@@ -7,10 +7,12 @@
 mod helpers;
 
 mod cli;
+mod crypto;
 mod errors;
 mod headers;
 mod health;
 mod input;
+mod key_rotation;
 mod metrics;
 mod monitor;
 mod openapi;

@@ -20,6 +20,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
     assert_eq!(
         listed,
         vec![
+            "DELETE /api/v1/tenants/{id}",
             "GET /api/openapi.json",
             "GET /api/v1/security/alerts",
             "GET /api/v1/tenants",

@@ -1,0 +1,24 @@
+-- Envelope encryption. Each tenant's data keys, stored only wrapped by a master key; the one with
+-- active = 1 seals new fields. Deleting a tenant deletes its keys explicitly in the same
+-- transaction (crypto-shredding); the foreign key only guards against orphans.
+CREATE TABLE tenant_keys (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    master_key_id TEXT NOT NULL,
+    wrapped_key BLOB NOT NULL,
+    active INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, version)
+) STRICT;
+CREATE UNIQUE INDEX tenant_keys_one_active ON tenant_keys (tenant_id) WHERE active = 1;
+
+-- Named credentials of a tenant (provider tokens, API keys, webhook URLs), encrypted by the
+-- keyring and bound to (tenant_id, name). Registered in src/crypto/registry.rs.
+CREATE TABLE tenant_secrets (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    value_ciphertext BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, name)
+) STRICT;
