@@ -6,6 +6,7 @@ use super::principal::{Principal, Role};
 pub enum Permission {
     TenantsRead,
     TenantsWrite,
+    AuditRead,
 }
 
 impl Permission {
@@ -13,6 +14,7 @@ impl Permission {
         match self {
             Permission::TenantsRead => "tenants:read",
             Permission::TenantsWrite => "tenants:write",
+            Permission::AuditRead => "audit:read",
         }
     }
 }
@@ -20,11 +22,15 @@ impl Permission {
 /// Permissions of each tenant role. System administrators additionally hold `SYSTEM_ADMIN`.
 const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
     (Role::Viewer, &[]),
-    (Role::Auditor, &[]),
-    (Role::Admin, &[]),
+    (Role::Auditor, &[Permission::AuditRead]),
+    (Role::Admin, &[Permission::AuditRead]),
 ];
 
-const SYSTEM_ADMIN: &[Permission] = &[Permission::TenantsRead, Permission::TenantsWrite];
+const SYSTEM_ADMIN: &[Permission] = &[
+    Permission::TenantsRead,
+    Permission::TenantsWrite,
+    Permission::AuditRead,
+];
 
 /// The one authorization check.
 pub fn allows(principal: &Principal, permission: Permission) -> bool {
@@ -64,5 +70,14 @@ mod tests {
             Permission::TenantsRead
         ));
         assert!(!allows(&principal(None, false), Permission::TenantsRead));
+    }
+
+    #[test]
+    fn auditors_admins_and_system_administrators_read_the_audit_trail() {
+        assert!(allows(&principal(Some(Role::Auditor), false), Permission::AuditRead));
+        assert!(allows(&principal(Some(Role::Admin), false), Permission::AuditRead));
+        assert!(allows(&principal(None, true), Permission::AuditRead));
+        assert!(!allows(&principal(Some(Role::Viewer), false), Permission::AuditRead));
+        assert!(!allows(&principal(None, false), Permission::AuditRead));
     }
 }

@@ -74,6 +74,8 @@ pub struct Config {
     pub header_timeout: Duration,
     pub shutdown_grace: Duration,
     pub rate_limits: RateLimits,
+    /// Audit events older than this many days are pruned.
+    pub audit_retention_days: u32,
 }
 
 /// A loaded configuration, with the warnings to show once logging is up.
@@ -152,6 +154,7 @@ impl Config {
         let header_timeout = r.secs(vars::HEADER_TIMEOUT_SECS, 600);
         let shutdown_grace = r.secs(vars::SHUTDOWN_GRACE_SECS, 3600);
         let rate_limits = read_rate_limits(&mut r);
+        let audit_retention_days = r.get(vars::AUDIT_RETENTION_DAYS, |v| parse::integer(v, 1, 36_500));
 
         let production = environment == Some(Environment::Production);
         let master_keys = read_master_keys(&mut r, &data_dir, production, mode);
@@ -180,6 +183,7 @@ impl Config {
             Some(shutdown_grace),
             Some(rate_limits),
             Some(master_keys),
+            Some(audit_retention_days),
         ) = (
             environment,
             debug,
@@ -197,6 +201,7 @@ impl Config {
             shutdown_grace,
             rate_limits,
             master_keys,
+            audit_retention_days,
         )
         else {
             return Err(r.errors);
@@ -222,6 +227,7 @@ impl Config {
             header_timeout,
             shutdown_grace,
             rate_limits,
+            audit_retention_days: audit_retention_days as u32,
         };
         if config.environment == Environment::Production {
             let problems = production::problems(&config);

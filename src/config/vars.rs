@@ -56,6 +56,7 @@ pub const RATE_LIMIT_BLOCK_AFTER: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_AFTER";
 pub const RATE_LIMIT_BLOCK_SECS: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_SECS";
 pub const RATE_LIMIT_BLOCK_MAX_SECS: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_MAX_SECS";
 pub const RATE_LIMIT_MAX_CLIENTS: &str = "AUDITPULSE_RATE_LIMIT_MAX_CLIENTS";
+pub const AUDIT_RETENTION_DAYS: &str = "AUDITPULSE_AUDIT_RETENTION_DAYS";
 
 /// Every variable, in the order `config check` and `.env.example` show them.
 pub const ALL: &[Var] = &[
@@ -85,6 +86,7 @@ pub const ALL: &[Var] = &[
     var(RATE_LIMIT_BLOCK_SECS, "60", "first block period; each further block doubles it"),
     var(RATE_LIMIT_BLOCK_MAX_SECS, "900", "longest block period"),
     var(RATE_LIMIT_MAX_CLIENTS, "100000", "clients remembered per limiter; the least recently seen are forgotten first"),
+    var(AUDIT_RETENTION_DAYS, "400", "audit events older than this many days are pruned (whole oldest prefix, with a signed checkpoint)"),
 ];
 
 /// The variable named `name`, if AuditPulse knows it.

@@ -4,6 +4,8 @@
 //! Invariant: nothing outside this folder writes SQL. A database whose schema is newer than this
 //! binary is refused, never silently used.
 
+mod audit_postgres;
+mod audit_sqlite;
 mod errors;
 mod postgres;
 mod sqlite;
@@ -12,8 +14,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::DatabaseUrl;
-use crate::domain::TenantId;
+use crate::audit::{AuditEvent, Checkpoint, NewAuditEvent, Outcome};
+use crate::config::{DatabaseUrl, MasterKey};
+use crate::domain::{time::Timestamp, TenantId};
 use crate::error::{Error, Result};
 use crate::tenants::{NewTenant, Tenant};
 
@@ -85,9 +88,61 @@ pub trait TenantStore: Send + Sync {
     async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>>;
 }
 
+/// Whose audit events a query may see. A tenant principal gets `Tenant`; only system
+/// administrators get `All`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditScope {
+    All,
+    Tenant(TenantId),
+}
+
+/// A filtered page of audit events, oldest first.
+#[derive(Debug, Clone)]
+pub struct AuditQuery {
+    pub scope: AuditScope,
+    /// Inclusive lower bound of `at`.
+    pub from: Option<Timestamp>,
+    /// Exclusive upper bound of `at`.
+    pub to: Option<Timestamp>,
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Events after this seq (the cursor).
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// The append-only, hash-chained audit trail (see `crate::audit`).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends `events` in one transaction after the chain head, which the transaction locks, so
+    /// writers in every instance keep one consistent chain. Returns the assigned seqs.
+    async fn append_audit(&self, events: &[NewAuditEvent]) -> Result<Vec<i64>>;
+    /// The chain head: last appended seq and hash (`0` and zeros when empty).
+    async fn audit_head(&self) -> Result<(i64, [u8; 32])>;
+    /// Events with seq above `after`, in seq order, at most `limit`: for verification.
+    async fn audit_chain_page(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>>;
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// The newest retention checkpoint.
+    async fn latest_audit_checkpoint(&self) -> Result<Option<Checkpoint>>;
+    /// Deletes the longest prefix of events older than `before` and records a checkpoint signed
+    /// with `master` after it. `None` when there was nothing to prune.
+    async fn prune_audit(&self, before: Timestamp, master: &MasterKey)
+        -> Result<Option<Checkpoint>>;
+}
+
 /// Everything a backend provides.
-pub trait Store: SchemaStore + TenantStore {}
-impl<T: SchemaStore + TenantStore> Store for T {}
+pub trait Store: SchemaStore + TenantStore + AuditStore {}
+impl<T: SchemaStore + TenantStore + AuditStore> Store for T {}
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters; an event has 14).
+const AUDIT_INSERT_CHUNK: usize = 500;
+
+fn hash_from(bytes: Vec<u8>) -> Result<[u8; 32]> {
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| anyhow::anyhow!("corrupt audit hash of {} bytes", b.len()).into())
+}
 
 /// Connects to the configured database. Does not migrate.
 pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Arc<dyn Store>> {

@@ -18,7 +18,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 #[derive(Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PgStore {

@@ -22,7 +22,7 @@ const MIGRATION_ATTEMPTS: u32 = 10;
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {

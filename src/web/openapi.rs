@@ -14,7 +14,8 @@ use utoipa::{Modify, OpenApi};
     components(schemas(super::ErrorEnvelope, crate::error::ErrorBody, crate::error::FieldError)),
     modifiers(&BearerAuth),
     tags((name = "operations", description = "Health and the API description"),
-         (name = "tenants", description = "Tenants (system administrators)"))
+         (name = "tenants", description = "Tenants (system administrators)"),
+         (name = "audit", description = "The audit trail (permission audit:read)"))
 )]
 pub struct ApiDoc;
 

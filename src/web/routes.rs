@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::{health, openapi, AppState};
 use crate::ratelimit::Group;
-use crate::{auth, tenants};
+use crate::{audit, auth, tenants};
 
 /// The public allow-list: the only routes that answer without authentication.
 fn public() -> OpenApiRouter<AppState> {
@@ -25,6 +25,7 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(tenants::routes::list, tenants::routes::create))
         .routes(routes!(tenants::routes::get))
+        .routes(routes!(audit::routes::list))
         .route_layer(from_fn_with_state(state.clone(), auth::require_principal))
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::AuditLog;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::events::Events;
@@ -17,4 +18,6 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub events: Arc<Events>,
     pub metrics: Arc<Metrics>,
+    /// The audit trail's writer.
+    pub audit: AuditLog,
 }

@@ -161,7 +161,7 @@ fn migrate_applies_the_schema_and_reports_the_version() {
     let out = run(dir.path(), &["migrate"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("is at schema version 1"),
+        text(&out.stdout).contains("is at schema version 3"),
         "{}",
         text(&out.stdout)
     );

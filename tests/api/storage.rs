@@ -69,7 +69,7 @@ async fn a_new_database_migrates_to_current_and_again_is_a_no_op(backend: Backen
     store.migrate().await.unwrap();
     let after = store.schema_status().await.unwrap();
     assert!(after.is_current(), "{after:?}");
-    assert_eq!(after.applied, Some(1));
+    assert_eq!(after.applied, Some(3));
     store.ping().await.unwrap();
 }
 
@@ -97,7 +97,7 @@ async fn a_database_newer_than_the_binary_is_refused(backend: Backend) {
         Err(Error::Config(message)) => {
             assert!(
                 message
-                    .contains("version 9999, newer than this AuditPulse binary supports (up to 1)"),
+                    .contains("version 9999, newer than this AuditPulse binary supports (up to 3)"),
                 "{message}"
             );
         }
