@@ -19,7 +19,7 @@ async fn readyz_reports_database_and_schema(backend: Backend) {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ready");
-    assert_eq!(body["schema_version"], 1);
+    assert_eq!(body["schema_version"], 3);
     assert_eq!(
         body["database"],
         if backend == Backend::Sqlite {

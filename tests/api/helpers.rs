@@ -17,6 +17,12 @@ use tokio::sync::oneshot;
 pub const MASTER_KEY: &str = "t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub const SYSADMIN: &str = "sysadmin-token";
 pub const VIEWER: &str = "viewer-token";
+/// An auditor of tenant `TENANT_A`.
+pub const AUDITOR: &str = "auditor-token";
+/// An admin of tenant `TENANT_B`.
+pub const ADMIN_B: &str = "admin-b-token";
+pub const TENANT_A: &str = "01900000-0000-7000-8000-00000000000a";
+pub const TENANT_B: &str = "01900000-0000-7000-8000-00000000000b";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -160,6 +166,21 @@ impl StaticTokens {
                 system_admin: false,
             },
         );
+        for (token, id, tenant, role) in [
+            (AUDITOR, "user-auditor-a", TENANT_A, Role::Auditor),
+            (ADMIN_B, "user-admin-b", TENANT_B, Role::Admin),
+        ] {
+            tokens.insert(
+                token.to_owned(),
+                Principal {
+                    id: id.into(),
+                    kind: PrincipalKind::User,
+                    tenant: Some(tenant.parse().unwrap()),
+                    role: Some(role),
+                    system_admin: false,
+                },
+            );
+        }
         StaticTokens(tokens)
     }
 }
