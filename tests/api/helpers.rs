@@ -352,6 +352,17 @@ impl TestApp {
         response.text().await.unwrap()
     }
 
+    /// Stops the server like `stop`, handing back its database for inspection afterwards.
+    pub async fn stop_keeping_db(mut self) -> TestDb {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+        self._db
+    }
+
     /// Stops the server as SIGTERM would and waits until it has finished.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -21,6 +21,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
         listed,
         vec![
             "GET /api/openapi.json",
+            "GET /api/v1/audit-events",
             "GET /api/v1/tenants",
             "GET /api/v1/tenants/{id}",
             "GET /healthz",
