@@ -92,7 +92,11 @@ impl<'a> Fields<'a> {
         ] {
             match field {
                 Some(text) => {
-                    h.update(u32::try_from(text.len()).unwrap_or(ABSENT - 1).to_be_bytes());
+                    h.update(
+                        u32::try_from(text.len())
+                            .unwrap_or(ABSENT - 1)
+                            .to_be_bytes(),
+                    );
                     h.update(text.as_bytes());
                 }
                 None => h.update(ABSENT.to_be_bytes()),

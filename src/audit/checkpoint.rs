@@ -105,14 +105,23 @@ mod tests {
         assert_eq!(cp.key_id, "k1");
         cp.verify(&keys).unwrap();
         for altered in [
-            Checkpoint { seq: 42, ..cp.clone() },
-            Checkpoint { hash: [4; 32], ..cp.clone() },
+            Checkpoint {
+                seq: 42,
+                ..cp.clone()
+            },
+            Checkpoint {
+                hash: [4; 32],
+                ..cp.clone()
+            },
             Checkpoint {
                 created_at: cp.created_at + chrono::Duration::seconds(1),
                 ..cp.clone()
             },
         ] {
-            assert!(altered.verify(&keys).unwrap_err().contains("invalid signature"));
+            assert!(altered
+                .verify(&keys)
+                .unwrap_err()
+                .contains("invalid signature"));
         }
     }
 

@@ -129,7 +129,11 @@ async fn write_loop(store: Arc<dyn Store>, mut commands: mpsc::Receiver<Command>
     }
 }
 
-async fn write_batch(store: &dyn Store, events: &mut Vec<NewAuditEvent>, acks: &mut Vec<Option<Ack>>) {
+async fn write_batch(
+    store: &dyn Store,
+    events: &mut Vec<NewAuditEvent>,
+    acks: &mut Vec<Option<Ack>>,
+) {
     if events.is_empty() {
         return;
     }

@@ -64,7 +64,9 @@ fn parse_time(name: &str, value: Option<&str>) -> Result<Option<Timestamp>> {
     value
         .map(|v| {
             time::from_text(v).map_err(|_| {
-                Error::BadRequest(format!("{name} must be an RFC 3339 time such as 2026-01-01T00:00:00Z"))
+                Error::BadRequest(format!(
+                    "{name} must be an RFC 3339 time such as 2026-01-01T00:00:00Z"
+                ))
             })
         })
         .transpose()
@@ -85,11 +87,17 @@ fn query_of(params: &AuditParams, scope: AuditScope) -> Result<(AuditQuery, Form
         None | Some("json") => Format::Json,
         Some("jsonl") => Format::Jsonl,
         Some("csv") => Format::Csv,
-        Some(_) => return Err(Error::BadRequest("format must be json, jsonl or csv".to_owned())),
+        Some(_) => {
+            return Err(Error::BadRequest(
+                "format must be json, jsonl or csv".to_owned(),
+            ))
+        }
     };
     let limit = params.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(Error::BadRequest("limit must be between 1 and 1000".to_owned()));
+        return Err(Error::BadRequest(
+            "limit must be between 1 and 1000".to_owned(),
+        ));
     }
     let outcome = params
         .outcome
@@ -133,12 +141,22 @@ pub async fn list(
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
     let (mut query, format) = query_of(&params, scope)?;
     if format == Format::Json {
-        let mut items = state.store.query_audit(&AuditQuery { limit: query.limit + 1, ..query.clone() }).await?;
+        let mut items = state
+            .store
+            .query_audit(&AuditQuery {
+                limit: query.limit + 1,
+                ..query.clone()
+            })
+            .await?;
         let next_after = (items.len() > query.limit as usize).then(|| {
             items.truncate(query.limit as usize);
             items.last().map(|e| e.seq)
         });
-        return Ok(Json(AuditPage { items, next_after: next_after.flatten() }).into_response());
+        return Ok(Json(AuditPage {
+            items,
+            next_after: next_after.flatten(),
+        })
+        .into_response());
     }
     let mut rows = Vec::new();
     query.limit = EXPORT_PAGE;
@@ -161,7 +179,11 @@ pub async fn list(
         Format::Csv => (csv(&rows), "text/csv; charset=utf-8"),
         _ => (jsonl(&rows)?, "application/x-ndjson"),
     };
-    let format_name = if format == Format::Csv { "csv" } else { "jsonl" };
+    let format_name = if format == Format::Csv {
+        "csv"
+    } else {
+        "jsonl"
+    };
     let actor_kind = match principal.kind {
         PrincipalKind::User => ActorKind::User,
         PrincipalKind::ApiKey => ActorKind::ApiKey,
@@ -192,8 +214,10 @@ pub async fn list(
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (
                 header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"audit-events.{format_name}\""))
-                    .map_err(|e| Error::Internal(e.into()))?,
+                HeaderValue::from_str(&format!(
+                    "attachment; filename=\"audit-events.{format_name}\""
+                ))
+                .map_err(|e| Error::Internal(e.into()))?,
             ),
         ],
         body,
@@ -201,7 +225,9 @@ pub async fn list(
         .into_response();
     if more {
         if let Some(last) = rows.last() {
-            response.headers_mut().insert("x-next-after", HeaderValue::from(last.seq));
+            response
+                .headers_mut()
+                .insert("x-next-after", HeaderValue::from(last.seq));
         }
     }
     Ok(response)

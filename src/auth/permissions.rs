@@ -74,10 +74,19 @@ mod tests {
 
     #[test]
     fn auditors_admins_and_system_administrators_read_the_audit_trail() {
-        assert!(allows(&principal(Some(Role::Auditor), false), Permission::AuditRead));
-        assert!(allows(&principal(Some(Role::Admin), false), Permission::AuditRead));
+        assert!(allows(
+            &principal(Some(Role::Auditor), false),
+            Permission::AuditRead
+        ));
+        assert!(allows(
+            &principal(Some(Role::Admin), false),
+            Permission::AuditRead
+        ));
         assert!(allows(&principal(None, true), Permission::AuditRead));
-        assert!(!allows(&principal(Some(Role::Viewer), false), Permission::AuditRead));
+        assert!(!allows(
+            &principal(Some(Role::Viewer), false),
+            Permission::AuditRead
+        ));
         assert!(!allows(&principal(None, false), Permission::AuditRead));
     }
 }

@@ -117,7 +117,10 @@ async fn audit_verify(out: &mut dyn Write) -> Result<(), Failure> {
     }
 }
 
-async fn verify_store(store: &dyn store::Store, config: &Config) -> Result<audit::Verdict, Failure> {
+async fn verify_store(
+    store: &dyn store::Store,
+    config: &Config,
+) -> Result<audit::Verdict, Failure> {
     let status = store.schema_status().await?;
     if !status.is_current() {
         return Err(Failure {

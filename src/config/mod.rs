@@ -154,7 +154,8 @@ impl Config {
         let header_timeout = r.secs(vars::HEADER_TIMEOUT_SECS, 600);
         let shutdown_grace = r.secs(vars::SHUTDOWN_GRACE_SECS, 3600);
         let rate_limits = read_rate_limits(&mut r);
-        let audit_retention_days = r.get(vars::AUDIT_RETENTION_DAYS, |v| parse::integer(v, 1, 36_500));
+        let audit_retention_days =
+            r.get(vars::AUDIT_RETENTION_DAYS, |v| parse::integer(v, 1, 36_500));
 
         let production = environment == Some(Environment::Production);
         let master_keys = read_master_keys(&mut r, &data_dir, production, mode);

@@ -9,9 +9,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{
-    hash_from, AuditQuery, AuditScope, AuditStore, SqliteStore, AUDIT_INSERT_CHUNK,
-};
+use super::{hash_from, AuditQuery, AuditScope, AuditStore, SqliteStore, AUDIT_INSERT_CHUNK};
 use crate::audit::{chain, ActorKind, AuditEvent, Checkpoint, NewAuditEvent, Outcome};
 use crate::config::MasterKey;
 use crate::domain::time::{self, Timestamp};
@@ -24,7 +22,9 @@ fn corrupt(what: &str, value: &str) -> crate::Error {
     anyhow::anyhow!("corrupt audit {what} {value:?}").into()
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<AuditEvent> {
+/// Decodes a row; `details` is parsed only for API output (`parse_details`), verification needs
+/// just the stored text.
+fn event_from_row(row: &SqliteRow, parse_details: bool) -> Result<AuditEvent> {
     let at: String = row.try_get("at")?;
     let tenant: Option<String> = row.try_get("tenant_id")?;
     let kind: String = row.try_get("actor_kind")?;
@@ -44,7 +44,10 @@ fn event_from_row(row: &SqliteRow) -> Result<AuditEvent> {
         source_ip: row.try_get("source_ip")?,
         user_agent: row.try_get("user_agent")?,
         outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt("outcome", &outcome))?,
-        details: serde_json::from_str(&details_json).unwrap_or(serde_json::Value::Null),
+        details: match parse_details {
+            true => serde_json::from_str(&details_json).unwrap_or(serde_json::Value::Null),
+            false => serde_json::Value::Null,
+        },
         details_json,
         prev_hash: hash_from(row.try_get("prev_hash")?)?,
         hash: hash_from(row.try_get("hash")?)?,
@@ -111,7 +114,7 @@ impl AuditStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(event_from_row)
+        .map(|row| event_from_row(row, false))
         .collect()
     }
 
@@ -137,12 +140,13 @@ impl AuditStore for SqliteStore {
         if let Some(outcome) = q.outcome {
             sql.push(" AND outcome = ").push_bind(outcome.as_str());
         }
-        sql.push(" ORDER BY seq LIMIT ").push_bind(i64::from(q.limit));
+        sql.push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(q.limit));
         sql.build()
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(event_from_row)
+            .map(|row| event_from_row(row, true))
             .collect()
     }
 

@@ -120,15 +120,19 @@ pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, events: &[NewAuditEvent]) -> Result<Vec<i64>>;
     /// The chain head: last appended seq and hash (`0` and zeros when empty).
     async fn audit_head(&self) -> Result<(i64, [u8; 32])>;
-    /// Events with seq above `after`, in seq order, at most `limit`: for verification.
+    /// Events with seq above `after`, in seq order, at most `limit`: for verification, so
+    /// `details` is left `Null` (`details_json` holds the hashed text).
     async fn audit_chain_page(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>>;
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
     /// The newest retention checkpoint.
     async fn latest_audit_checkpoint(&self) -> Result<Option<Checkpoint>>;
     /// Deletes the longest prefix of events older than `before` and records a checkpoint signed
     /// with `master` after it. `None` when there was nothing to prune.
-    async fn prune_audit(&self, before: Timestamp, master: &MasterKey)
-        -> Result<Option<Checkpoint>>;
+    async fn prune_audit(
+        &self,
+        before: Timestamp,
+        master: &MasterKey,
+    ) -> Result<Option<Checkpoint>>;
 }
 
 /// Everything a backend provides.

@@ -89,15 +89,39 @@ async fn events_are_filtered_by_time_actor_action_and_outcome(backend: Backend) 
     let app = TestApp::spawn_with(backend, &[]).await;
     fixture(&app).await;
     assert_eq!(seqs(&page(&app, SYSADMIN, "").await), vec![1, 2, 3, 4, 5]);
-    assert_eq!(seqs(&page(&app, SYSADMIN, "?actor=alice").await), vec![1, 2]);
-    assert_eq!(seqs(&page(&app, SYSADMIN, "?action=auth.login&outcome=failure").await), vec![2]);
-    assert_eq!(seqs(&page(&app, SYSADMIN, "?from=2026-02-01T00:00:00Z").await), vec![2, 3, 4, 5]);
-    assert_eq!(seqs(&page(&app, SYSADMIN, "?to=2026-02-01T00:00:00Z").await), vec![1]);
+    assert_eq!(
+        seqs(&page(&app, SYSADMIN, "?actor=alice").await),
+        vec![1, 2]
+    );
+    assert_eq!(
+        seqs(&page(&app, SYSADMIN, "?action=auth.login&outcome=failure").await),
+        vec![2]
+    );
+    assert_eq!(
+        seqs(&page(&app, SYSADMIN, "?from=2026-02-01T00:00:00Z").await),
+        vec![2, 3, 4, 5]
+    );
+    assert_eq!(
+        seqs(&page(&app, SYSADMIN, "?to=2026-02-01T00:00:00Z").await),
+        vec![1]
+    );
     let role = page(&app, SYSADMIN, "?action=role.change").await;
-    assert_eq!(role["items"][0]["details"], json!({"from": "viewer", "to": "admin"}));
+    assert_eq!(
+        role["items"][0]["details"],
+        json!({"from": "viewer", "to": "admin"})
+    );
     assert_eq!(role["items"][0]["tenant_id"], TENANT_A);
-    for bad in ["?from=yesterday", "?outcome=maybe", "?limit=0", "?limit=1001", "?format=xml", "?colour=red"] {
-        let response = app.get_as(SYSADMIN, &format!("/api/v1/audit-events{bad}")).await;
+    for bad in [
+        "?from=yesterday",
+        "?outcome=maybe",
+        "?limit=0",
+        "?limit=1001",
+        "?format=xml",
+        "?colour=red",
+    ] {
+        let response = app
+            .get_as(SYSADMIN, &format!("/api/v1/audit-events{bad}"))
+            .await;
         assert_eq!(response.status(), 400, "{bad}");
     }
 }
@@ -120,7 +144,10 @@ async fn tenant_principals_see_only_their_tenant(backend: Backend) {
     fixture(&app).await;
     assert_eq!(seqs(&page(&app, AUDITOR, "").await), vec![1, 2, 5]);
     assert_eq!(seqs(&page(&app, ADMIN_B, "").await), vec![3]);
-    assert_eq!(seqs(&page(&app, ADMIN_B, "?actor=alice").await), Vec::<i64>::new());
+    assert_eq!(
+        seqs(&page(&app, ADMIN_B, "?actor=alice").await),
+        Vec::<i64>::new()
+    );
     assert_eq!(seqs(&page(&app, SYSADMIN, "").await), vec![1, 2, 3, 4, 5]);
 }
 
@@ -138,7 +165,10 @@ async fn exports_are_json_lines_or_csv_and_are_themselves_audited(backend: Backe
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/x-ndjson");
     let body = response.text().await.unwrap();
-    let lines: Vec<Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["outcome"], "failure");
 
@@ -152,25 +182,47 @@ async fn exports_are_json_lines_or_csv_and_are_themselves_audited(backend: Backe
     assert_eq!(export["details"]["rows"], 2);
     assert_eq!(export["details"]["filters"]["actor"], "alice");
 
-    let response = app.get_as(SYSADMIN, "/api/v1/audit-events?format=csv").await;
+    let response = app
+        .get_as(SYSADMIN, "/api/v1/audit-events?format=csv")
+        .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
     assert!(response.headers()["content-disposition"]
         .to_str()
         .unwrap()
         .contains("audit-events.csv"));
     let csv = response.text().await.unwrap();
     let rows: Vec<&str> = csv.lines().collect();
-    assert!(rows[0].starts_with("seq,at,tenant_id,actor_kind,actor_id,action"), "{csv}");
-    assert_eq!(rows.len(), 1 + 6, "header, the fixture and the first export: {csv}");
-    assert!(rows[5].contains(r#""{""from"":""viewer"",""to"":""admin""}""#), "{csv}");
+    assert!(
+        rows[0].starts_with("seq,at,tenant_id,actor_kind,actor_id,action"),
+        "{csv}"
+    );
+    assert_eq!(
+        rows.len(),
+        1 + 6,
+        "header, the fixture and the first export: {csv}"
+    );
+    assert!(
+        rows[5].contains(r#""{""from"":""viewer"",""to"":""admin""}""#),
+        "{csv}"
+    );
     let csv_export = wait_for_action(&app, "audit.export").await;
     assert_eq!(csv_export["seq"], 6);
-    assert_eq!(page(&app, SYSADMIN, "?action=audit.export").await["items"][1]["details"]["format"], "csv");
+    assert_eq!(
+        page(&app, SYSADMIN, "?action=audit.export").await["items"][1]["details"]["format"],
+        "csv"
+    );
 }
 
 async fn rate_limit_breaches_land_in_the_trail(backend: Backend) {
-    let app = TestApp::spawn_with(backend, &[("AUDITPULSE_RATE_LIMIT_API_PRINCIPAL", "1/h,burst=1")]).await;
+    let app = TestApp::spawn_with(
+        backend,
+        &[("AUDITPULSE_RATE_LIMIT_API_PRINCIPAL", "1/h,burst=1")],
+    )
+    .await;
     assert_eq!(app.get_as(VIEWER, "/api/v1/tenants").await.status(), 403);
     assert_eq!(app.get_as(VIEWER, "/api/v1/tenants").await.status(), 429);
     // Read beside the API: every principal here is limited to one request an hour.

@@ -104,7 +104,9 @@ fn deleting_any_event_is_detected() {
         } else {
             assert_eq!(broken.why, Break::Gap { expected: seq });
         }
-        assert!(broken.to_string().contains(&format!("event {seq} is missing")));
+        assert!(broken
+            .to_string()
+            .contains(&format!("event {seq} is missing")));
     }
 }
 
@@ -129,7 +131,10 @@ fn events_beyond_the_head_are_refused() {
             why: Break::Unrecorded { head: 4 }
         }
     );
-    assert_eq!(verify(&events, (5, [1; 32])).unwrap_err().why, Break::Content);
+    assert_eq!(
+        verify(&events, (5, [1; 32])).unwrap_err().why,
+        Break::Content
+    );
     let _ = head;
 }
 
