@@ -1,6 +1,7 @@
 //! Verification of the stored chain: from genesis, or from the newest checkpoint once its
 //! signature checks under a configured master key. Streams the chain in pages, so memory stays
-//! flat however long it is, and follows appends that land while it runs.
+//! flat however long it is, hashes one page while the next is read, and follows appends that land
+//! while it runs.
 
 use super::chain::{Broken, Verifier};
 use crate::config::MasterKeys;
@@ -48,12 +49,16 @@ pub async fn verify(store: &dyn Store, keys: Option<&MasterKeys>) -> Result<Verd
             Verifier::after(cp.seq, cp.hash)
         }
     };
+    let mut page = store.audit_chain_page(verifier.last_seq(), PAGE).await?;
     loop {
-        let page = store.audit_chain_page(verifier.last_seq(), PAGE).await?;
         if page.is_empty() {
             let head = store.audit_head().await?;
-            if head.0 > verifier.last_seq() && has_more(store, verifier.last_seq()).await? {
-                continue; // appended while we read
+            if head.0 > verifier.last_seq() {
+                // Appended while we read, or a deleted tail: look once more before judging.
+                page = store.audit_chain_page(verifier.last_seq(), PAGE).await?;
+                if !page.is_empty() {
+                    continue;
+                }
             }
             return Ok(match verifier.finish(head) {
                 Ok(events) => Verdict::Intact {
@@ -64,16 +69,30 @@ pub async fn verify(store: &dyn Store, keys: Option<&MasterKeys>) -> Result<Verd
                 Err(broken) => broken_verdict(broken),
             });
         }
-        for event in &page {
-            if let Err(broken) = verifier.check(event) {
-                return Ok(broken_verdict(broken));
+        // Hash these events while the database reads the next two pages on two connections. The
+        // second page is a guess (seq is contiguous in an intact chain) and is used only when the
+        // first ends exactly where the guess began; the verifier checks every seq either way.
+        let after = page.last().map_or(0, |e| e.seq);
+        let guess = after + i64::from(PAGE);
+        let check = async {
+            for event in &page {
+                verifier.check(event)?;
             }
+            Ok::<(), Broken>(())
+        };
+        let (next, ahead, checked) = tokio::join!(
+            store.audit_chain_page(after, PAGE),
+            store.audit_chain_page(guess, PAGE),
+            check
+        );
+        if let Err(broken) = checked {
+            return Ok(broken_verdict(broken));
+        }
+        page = next?;
+        if page.last().is_some_and(|e| e.seq == guess) {
+            page.extend(ahead?);
         }
     }
-}
-
-async fn has_more(store: &dyn Store, after: i64) -> Result<bool> {
-    Ok(!store.audit_chain_page(after, 1).await?.is_empty())
 }
 
 fn broken_verdict(broken: Broken) -> Verdict {

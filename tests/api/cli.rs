@@ -41,6 +41,7 @@ fn help_explains_every_command_with_an_example() {
         vec!["serve", "--help"],
         vec!["migrate", "--help"],
         vec!["config", "check", "--help"],
+        vec!["audit", "verify", "--help"],
     ] {
         let out = run(dir.path(), &args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
