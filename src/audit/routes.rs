@@ -139,7 +139,7 @@ pub async fn list(
     principal.require(Permission::AuditRead)?;
     let scope = scope_of(&principal)?;
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
-    let (mut query, format) = query_of(&params, scope)?;
+    let (query, format) = query_of(&params, scope)?;
     if format == Format::Json {
         let mut items = state
             .store
@@ -158,79 +158,95 @@ pub async fn list(
         })
         .into_response());
     }
+    let (rows, more) = collect_export(&state, query).await?;
+    let (body, content_type, name) = match format {
+        Format::Csv => (csv(&rows), "text/csv; charset=utf-8", "csv"),
+        _ => (jsonl(&rows)?, "application/x-ndjson", "jsonl"),
+    };
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect());
+    let source = client_ip.map(|Extension(ip)| ip.0.to_string());
+    record_export(
+        &state,
+        &principal,
+        &params,
+        name,
+        rows.len(),
+        source,
+        user_agent,
+    )
+    .await?;
+    let disposition =
+        HeaderValue::from_str(&format!("attachment; filename=\"audit-events.{name}\""))
+            .map_err(|e| Error::Internal(e.into()))?;
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(last) = rows.last().filter(|_| more) {
+        response
+            .headers_mut()
+            .insert("x-next-after", HeaderValue::from(last.seq));
+    }
+    Ok(response)
+}
+
+/// Every matching event up to `EXPORT_MAX`, and whether more remain.
+async fn collect_export(
+    state: &AppState,
+    mut query: AuditQuery,
+) -> Result<(Vec<AuditEvent>, bool)> {
     let mut rows = Vec::new();
     query.limit = EXPORT_PAGE;
-    let mut more = false;
     loop {
         let page = state.store.query_audit(&query).await?;
         let full = page.len() == EXPORT_PAGE as usize;
         query.after = page.last().map(|e| e.seq).or(query.after);
         rows.extend(page);
         if rows.len() >= EXPORT_MAX {
+            let more = rows.len() > EXPORT_MAX || full;
             rows.truncate(EXPORT_MAX);
-            more = true;
-            break;
+            return Ok((rows, more));
         }
         if !full {
-            break;
+            return Ok((rows, false));
         }
     }
-    let (body, content_type) = match format {
-        Format::Csv => (csv(&rows), "text/csv; charset=utf-8"),
-        _ => (jsonl(&rows)?, "application/x-ndjson"),
-    };
-    let format_name = if format == Format::Csv {
-        "csv"
-    } else {
-        "jsonl"
-    };
+}
+
+/// Records the export in the trail and waits for the commit.
+async fn record_export(
+    state: &AppState,
+    principal: &Principal,
+    params: &AuditParams,
+    format: &str,
+    rows: usize,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+) -> Result<()> {
     let actor_kind = match principal.kind {
         PrincipalKind::User => ActorKind::User,
         PrincipalKind::ApiKey => ActorKind::ApiKey,
     };
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(256).collect());
-    state
-        .audit
-        .append(
-            NewAuditEvent::new(actor_kind, Some(principal.id.clone()), "audit.export")
-                .tenant(principal.tenant)
-                .target("audit_events", None)
-                .source(client_ip.map(|Extension(ip)| ip.0.to_string()), user_agent)
-                .details(json!({
-                    "format": format_name,
-                    "rows": rows.len(),
-                    "filters": {
-                        "from": params.from, "to": params.to, "actor": params.actor,
-                        "action": params.action, "outcome": params.outcome, "after": params.after,
-                    },
-                })),
-        )
-        .await?;
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!(
-                    "attachment; filename=\"audit-events.{format_name}\""
-                ))
-                .map_err(|e| Error::Internal(e.into()))?,
-            ),
-        ],
-        body,
-    )
-        .into_response();
-    if more {
-        if let Some(last) = rows.last() {
-            response
-                .headers_mut()
-                .insert("x-next-after", HeaderValue::from(last.seq));
-        }
-    }
-    Ok(response)
+    let event = NewAuditEvent::new(actor_kind, Some(principal.id.clone()), "audit.export")
+        .tenant(principal.tenant)
+        .target("audit_events", None)
+        .source(source_ip, user_agent)
+        .details(json!({
+            "format": format,
+            "rows": rows,
+            "filters": {
+                "from": params.from, "to": params.to, "actor": params.actor,
+                "action": params.action, "outcome": params.outcome, "after": params.after,
+            },
+        }));
+    state.audit.append(event).await.map(|_| ())
 }
 
 fn jsonl(rows: &[AuditEvent]) -> Result<String> {
