@@ -4,6 +4,8 @@
 //! `cli` for the commands, `config::vars` for every setting.
 #![forbid(unsafe_code)]
 
+/// The audit trail: append-only, hash-chained security events, verification, retention, API.
+pub mod audit;
 /// Authentication hook, principals, named permissions and the one authorization check.
 pub mod auth;
 /// The `auditpulse` command line: serve, migrate, config check, keys rotate/status.

@@ -7,6 +7,7 @@ pub enum Permission {
     TenantsRead,
     TenantsWrite,
     SecurityRead,
+    AuditRead,
 }
 
 impl Permission {
@@ -15,6 +16,7 @@ impl Permission {
             Permission::TenantsRead => "tenants:read",
             Permission::TenantsWrite => "tenants:write",
             Permission::SecurityRead => "security:read",
+            Permission::AuditRead => "audit:read",
         }
     }
 }
@@ -22,14 +24,18 @@ impl Permission {
 /// Permissions of each tenant role. System administrators additionally hold `SYSTEM_ADMIN`.
 const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
     (Role::Viewer, &[]),
-    (Role::Auditor, &[]),
-    (Role::Admin, &[Permission::SecurityRead]),
+    (Role::Auditor, &[Permission::AuditRead]),
+    (
+        Role::Admin,
+        &[Permission::SecurityRead, Permission::AuditRead],
+    ),
 ];
 
 const SYSTEM_ADMIN: &[Permission] = &[
     Permission::TenantsRead,
     Permission::TenantsWrite,
     Permission::SecurityRead,
+    Permission::AuditRead,
 ];
 
 /// The one authorization check.
@@ -87,5 +93,23 @@ mod tests {
             &principal(Some(Role::Viewer), false),
             Permission::SecurityRead
         ));
+    }
+
+    #[test]
+    fn auditors_admins_and_system_administrators_read_the_audit_trail() {
+        assert!(allows(
+            &principal(Some(Role::Auditor), false),
+            Permission::AuditRead
+        ));
+        assert!(allows(
+            &principal(Some(Role::Admin), false),
+            Permission::AuditRead
+        ));
+        assert!(allows(&principal(None, true), Permission::AuditRead));
+        assert!(!allows(
+            &principal(Some(Role::Viewer), false),
+            Permission::AuditRead
+        ));
+        assert!(!allows(&principal(None, false), Permission::AuditRead));
     }
 }

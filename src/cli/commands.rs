@@ -3,9 +3,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{Command, ConfigCommand, Failure};
+use super::{AuditCommand, Command, ConfigCommand, Failure};
 use crate::config::{self, Config, Loaded, SecretMode, Sources};
-use crate::{store, telemetry, Application};
+use crate::{audit, store, telemetry, Application};
 
 pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
@@ -13,6 +13,7 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
         Command::Migrate => migrate(out).await,
         Command::Config(ConfigCommand::Check) => check(out),
         Command::Keys(command) => super::keys::run(command, out).await,
+        Command::Audit(AuditCommand::Verify) => audit_verify(out).await,
     }
 }
 
@@ -86,6 +87,54 @@ async fn migrate(out: &mut dyn Write) -> Result<(), Failure> {
         status.applied.unwrap_or(0)
     );
     Ok(())
+}
+
+async fn audit_verify(out: &mut dyn Write) -> Result<(), Failure> {
+    let (loaded, _) = load(SecretMode::Inspect)?;
+    start_logging(&loaded)?;
+    let config = &loaded.config;
+    let store = store::connect(&config.database_url, 2).await?;
+    let result = verify_store(store.as_ref(), config).await;
+    store.close().await;
+    match result? {
+        audit::Verdict::Intact {
+            events,
+            checkpoint,
+            last,
+        } => {
+            let after = checkpoint
+                .map(|c| format!(", after the retention checkpoint at event {c}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "audit trail intact: {events} events verified, through event {last}{after}"
+            );
+            Ok(())
+        }
+        audit::Verdict::Broken { seq, reason } => Err(Failure {
+            lines: vec![format!("audit trail broken at event {seq}: {reason}")],
+            causes: None,
+        }),
+    }
+}
+
+async fn verify_store(
+    store: &dyn store::Store,
+    config: &Config,
+) -> Result<audit::Verdict, Failure> {
+    let status = store.schema_status().await?;
+    if !status.is_current() {
+        return Err(Failure {
+            lines: vec![format!(
+                "the database schema is at version {}, not {}; run auditpulse migrate first",
+                status.applied.unwrap_or(0),
+                status.latest
+            )],
+            causes: None,
+        });
+    }
+    let keys = config.master_keys.as_ref().map(|k| &k.value);
+    Ok(audit::verify(store, keys).await?)
 }
 
 fn check(out: &mut dyn Write) -> Result<(), Failure> {

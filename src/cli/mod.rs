@@ -52,6 +52,9 @@ pub enum Command {
     /// Manage encryption keys: rotate master and tenant data keys, show which keys are in use.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +74,18 @@ pub enum KeysCommand {
     /// Show which master keys are in use and how many tenant keys and fields each protects.
     #[command(after_help = "Example:\n  auditpulse keys status")]
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the audit trail's hash chain (and its newest retention checkpoint).
+    #[command(
+        after_help = "Example:\n  DATABASE_URL=postgres://ap@db.internal/ap?sslmode=require auditpulse audit verify\n\n\
+        Exits 0 when the chain is intact, printing how many events were checked. Exits 1 naming the\n\
+        first event whose content, order or deletion breaks the chain. Checkpoints left by retention\n\
+        are trusted only when their signature checks under AUDITPULSE_MASTER_KEYS."
+    )]
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

@@ -76,6 +76,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub rate_limits: RateLimits,
     pub monitor: MonitorConfig,
+    /// Audit events older than this many days are pruned.
+    pub audit_retention_days: u32,
 }
 
 /// A loaded configuration, with the warnings to show once logging is up.
@@ -155,6 +157,8 @@ impl Config {
         let shutdown_grace = r.secs(vars::SHUTDOWN_GRACE_SECS, 3600);
         let rate_limits = read_rate_limits(&mut r);
         let monitor = read_monitor(&mut r);
+        let audit_retention_days =
+            r.get(vars::AUDIT_RETENTION_DAYS, |v| parse::integer(v, 1, 36_500));
 
         let production = environment == Some(Environment::Production);
         let master_keys = read_master_keys(&mut r, &data_dir, production, mode);
@@ -184,6 +188,7 @@ impl Config {
             Some(rate_limits),
             Some(master_keys),
             Some(monitor),
+            Some(audit_retention_days),
         ) = (
             environment,
             debug,
@@ -202,6 +207,7 @@ impl Config {
             rate_limits,
             master_keys,
             monitor,
+            audit_retention_days,
         )
         else {
             return Err(r.errors);
@@ -228,6 +234,7 @@ impl Config {
             shutdown_grace,
             rate_limits,
             monitor,
+            audit_retention_days: audit_retention_days as u32,
         };
         if config.environment == Environment::Production {
             let problems = production::problems(&config);

@@ -62,6 +62,7 @@ pub const ALERT_FAILED_LOGINS_TENANT: &str = "AUDITPULSE_ALERT_FAILED_LOGINS_TEN
 pub const ALERT_RATE_LIMIT_BREACHES: &str = "AUDITPULSE_ALERT_RATE_LIMIT_BREACHES";
 pub const ALERT_UNUSUAL_HOUR_MIN_LOGINS: &str = "AUDITPULSE_ALERT_UNUSUAL_HOUR_MIN_LOGINS";
 pub const ALERT_UNUSUAL_HOUR_PERCENT: &str = "AUDITPULSE_ALERT_UNUSUAL_HOUR_PERCENT";
+pub const AUDIT_RETENTION_DAYS: &str = "AUDITPULSE_AUDIT_RETENTION_DAYS";
 
 /// Every variable, in the order `config check` and `.env.example` show them.
 pub const ALL: &[Var] = &[
@@ -97,6 +98,7 @@ pub const ALL: &[Var] = &[
     var(ALERT_RATE_LIMIT_BREACHES, "5/10m", "rate-limit breaches by one IP or principal within a window that raise an API-abuse alert"),
     var(ALERT_UNUSUAL_HOUR_MIN_LOGINS, "20", "logins a user needs before an hour can be called unusual for them"),
     var(ALERT_UNUSUAL_HOUR_PERCENT, "5", "an hour (with its neighbours) under this share of a user's logins is unusual"),
+    var(AUDIT_RETENTION_DAYS, "400", "audit events older than this many days are pruned (whole oldest prefix, with a signed checkpoint)"),
 ];
 
 /// The variable named `name`, if AuditPulse knows it.

@@ -4,6 +4,8 @@
 //! Invariant: nothing outside this folder writes SQL. A database whose schema is newer than this
 //! binary is refused, never silently used.
 
+mod audit_postgres;
+mod audit_sqlite;
 mod errors;
 mod postgres;
 mod postgres_keys;
@@ -16,9 +18,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::DatabaseUrl;
+use crate::audit::{AuditEvent, Checkpoint, NewAuditEvent, Outcome};
+use crate::config::{DatabaseUrl, MasterKey};
 use crate::crypto::{EncryptedColumn, TenantKeyRecord};
-use crate::domain::TenantId;
+use crate::domain::{time::Timestamp, TenantId};
 use crate::error::{Error, Result};
 use crate::monitor::{Alert, AlertKind, LoginBaseline, Severity};
 use crate::tenants::{NewTenant, Tenant};
@@ -198,9 +201,62 @@ pub trait MonitorStore: Send + Sync {
     ) -> Result<Vec<Alert>>;
 }
 
+/// Whose audit events a query may see. A tenant principal gets `Tenant`; only system
+/// administrators get `All`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditScope {
+    All,
+    Tenant(TenantId),
+}
+
+/// A filtered page of audit events, oldest first.
+#[derive(Debug, Clone)]
+pub struct AuditQuery {
+    pub scope: AuditScope,
+    /// Inclusive lower bound of `at`.
+    pub from: Option<Timestamp>,
+    /// Exclusive upper bound of `at`.
+    pub to: Option<Timestamp>,
+    pub actor_id: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Events after this seq (the cursor).
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// The append-only, hash-chained audit trail (see `crate::audit`).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends `events` in one transaction after the chain head, which the transaction locks, so
+    /// writers in every instance keep one consistent chain. Returns the assigned seqs.
+    async fn append_audit(&self, events: &[NewAuditEvent]) -> Result<Vec<i64>>;
+    /// The chain head: last appended seq and hash (`0` and zeros when empty).
+    async fn audit_head(&self) -> Result<(i64, [u8; 32])>;
+    /// Events with seq above `after`, in seq order, at most `limit`: for verification, so
+    /// `details` is left `Null` (`details_json` holds the hashed text).
+    async fn audit_chain_page(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>>;
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// The newest retention checkpoint.
+    async fn latest_audit_checkpoint(&self) -> Result<Option<Checkpoint>>;
+    /// Deletes the longest prefix of events older than `before` and records a checkpoint signed
+    /// with `master` after it. `None` when there was nothing to prune.
+    async fn prune_audit(
+        &self,
+        before: Timestamp,
+        master: &MasterKey,
+    ) -> Result<Option<Checkpoint>>;
+}
+
 /// Everything a backend provides.
-pub trait Store: SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore {}
-impl<T: SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore> Store for T {}
+pub trait Store:
+    SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore + AuditStore
+{
+}
+impl<T: SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore + AuditStore> Store
+    for T
+{
+}
 
 /// The `NOT EXISTS` guards of `retire_tenant_key`: no registered column holds a ciphertext whose
 /// header names the key version. `tenant` and `header` are the placeholders of the backend.
@@ -216,6 +272,15 @@ fn unused_key_guards(substr: &str, tenant: &str, header: &str) -> String {
             )
         })
         .collect()
+}
+
+/// Rows per multi-row INSERT (SQLite allows 32,766 bound parameters; an event has 14).
+const AUDIT_INSERT_CHUNK: usize = 500;
+
+fn hash_from(bytes: Vec<u8>) -> Result<[u8; 32]> {
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| anyhow::anyhow!("corrupt audit hash of {} bytes", b.len()).into())
 }
 
 /// Connects to the configured database. Does not migrate.

@@ -49,7 +49,9 @@ impl MonitorStore for SqliteStore {
         user_agent: Option<&str>,
         hour: u32,
     ) -> Result<LoginBaseline> {
-        let mut tx = self.pool.begin().await?;
+        // Read-then-write: take the write lock up front, or a concurrent writer (the audit log)
+        // makes the upgrade fail at once with "database is locked" instead of waiting.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let rows: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT kind, value, logins FROM login_baselines WHERE user_id = ?")
                 .bind(user)

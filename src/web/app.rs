@@ -14,6 +14,7 @@ use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 
 use super::{client_ip, context, headers, limits, openapi, routes, server, tls, AppState};
+use crate::audit::{self, AuditLog, AuditSink};
 use crate::auth::{Authenticator, NoAuthenticator};
 use crate::config::{Config, MasterKeys};
 use crate::crypto::Keyring;
@@ -63,11 +64,21 @@ impl ApplicationBuilder {
             None => None,
         };
         let metrics = Arc::new(Metrics::new());
+        let audit = AuditLog::start(store.clone());
+        let retention = config.master_keys.as_ref().map(|keys| {
+            audit::retention::spawn(
+                store.clone(),
+                audit.clone(),
+                keys.value.active().clone(),
+                config.audit_retention_days,
+            )
+        });
         let mut sinks = self.sinks;
         sinks.push(metrics.clone());
         let (monitor, monitor_task) =
             monitor::start(store.clone(), config.monitor.clone(), metrics.clone());
         sinks.push(monitor);
+        sinks.push(Arc::new(AuditSink::new(audit.clone())));
         let state = AppState {
             limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
             events: Arc::new(Events::new(sinks)),
@@ -76,6 +87,7 @@ impl ApplicationBuilder {
             store,
             keyring,
             config,
+            audit,
         };
         let router = router(&state, tls.is_some())?;
         Ok(Application {
@@ -86,6 +98,7 @@ impl ApplicationBuilder {
             router,
             tls,
             state,
+            retention,
         })
     }
 }
@@ -110,6 +123,8 @@ pub struct Application {
     router: Router,
     tls: Option<TlsAcceptor>,
     state: AppState,
+    /// The audit retention task, stopped at shutdown.
+    retention: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -149,7 +164,8 @@ impl Application {
         self.state.store.clone()
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests and closes the database.
+    /// Serves until `shutdown` completes, then drains in-flight requests, commits every queued
+    /// audit event and closes the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
         let timeouts = server::Timeouts {
             header: self.state.config.header_timeout,
@@ -179,6 +195,10 @@ impl Application {
         }
         // Events raised by the last requests are judged and stored before the database closes.
         self.monitor_task.stop().await;
+        if let Some(retention) = self.retention {
+            retention.abort();
+        }
+        self.state.audit.shutdown().await;
         self.state.store.close().await;
     }
 }

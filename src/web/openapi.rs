@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     tags((name = "operations", description = "Health and the API description"),
          (name = "tenants", description = "Tenants (system administrators)"),
-         (name = "security", description = "Security alerts"))
+         (name = "security", description = "Security alerts"),
+         (name = "audit", description = "The audit trail (permission audit:read)"))
 )]
 pub struct ApiDoc;
 

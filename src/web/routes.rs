@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::{health, openapi, AppState};
 use crate::ratelimit::Group;
-use crate::{auth, monitor, tenants};
+use crate::{audit, auth, monitor, tenants};
 
 /// The public allow-list: the only routes that answer without authentication.
 fn public() -> OpenApiRouter<AppState> {
@@ -26,6 +26,7 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(tenants::routes::list, tenants::routes::create))
         .routes(routes!(tenants::routes::get, tenants::routes::delete))
         .routes(routes!(monitor::routes::list))
+        .routes(routes!(audit::routes::list))
         .route_layer(from_fn_with_state(state.clone(), auth::require_principal))
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::AuditLog;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::crypto::Keyring;
@@ -20,4 +21,6 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub events: Arc<Events>,
     pub metrics: Arc<Metrics>,
+    /// The audit trail's writer.
+    pub audit: AuditLog,
 }

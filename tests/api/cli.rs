@@ -43,6 +43,7 @@ fn help_explains_every_command_with_an_example() {
         vec!["config", "check", "--help"],
         vec!["keys", "rotate", "--help"],
         vec!["keys", "status", "--help"],
+        vec!["audit", "verify", "--help"],
     ] {
         let out = run(dir.path(), &args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");

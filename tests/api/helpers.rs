@@ -20,6 +20,12 @@ pub const VIEWER: &str = "viewer-token";
 /// A tenant administrator of `ADMIN_TENANT`.
 pub const ADMIN: &str = "admin-token";
 pub const ADMIN_TENANT: &str = "01900000-0000-7000-8000-000000000001";
+/// An auditor of tenant `TENANT_A`.
+pub const AUDITOR: &str = "auditor-token";
+/// An admin of tenant `TENANT_B`.
+pub const ADMIN_B: &str = "admin-b-token";
+pub const TENANT_A: &str = "01900000-0000-7000-8000-00000000000a";
+pub const TENANT_B: &str = "01900000-0000-7000-8000-00000000000b";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -173,6 +179,21 @@ impl StaticTokens {
                 system_admin: false,
             },
         );
+        for (token, id, tenant, role) in [
+            (AUDITOR, "user-auditor-a", TENANT_A, Role::Auditor),
+            (ADMIN_B, "user-admin-b", TENANT_B, Role::Admin),
+        ] {
+            tokens.insert(
+                token.to_owned(),
+                Principal {
+                    id: id.into(),
+                    kind: PrincipalKind::User,
+                    tenant: Some(tenant.parse().unwrap()),
+                    role: Some(role),
+                    system_admin: false,
+                },
+            );
+        }
         StaticTokens(tokens)
     }
 }
@@ -342,6 +363,17 @@ impl TestApp {
             .expect("metrics answer");
         assert_eq!(response.status(), 200);
         response.text().await.unwrap()
+    }
+
+    /// Stops the server like `stop`, handing back its database for inspection afterwards.
+    pub async fn stop_keeping_db(mut self) -> TestDb {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+        self._db
     }
 
     /// Stops the server as SIGTERM would and waits until it has finished.

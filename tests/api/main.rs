@@ -6,6 +6,8 @@
 
 mod helpers;
 
+mod audit;
+mod audit_store;
 mod cli;
 mod crypto;
 mod errors;

@@ -22,6 +22,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
         vec![
             "DELETE /api/v1/tenants/{id}",
             "GET /api/openapi.json",
+            "GET /api/v1/audit-events",
             "GET /api/v1/security/alerts",
             "GET /api/v1/tenants",
             "GET /api/v1/tenants/{id}",
