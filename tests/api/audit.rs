@@ -250,13 +250,49 @@ async fn rate_limit_breaches_land_in_the_trail(backend: Backend) {
 }
 
 async fn queued_events_are_committed_before_shutdown_closes_the_database(backend: Backend) {
+    use sqlx::{Connection, Executor};
     let app = TestApp::spawn_with(backend, &[]).await;
+    // Hold the audit writer back with a lock of our own, so that shutdown provably begins while
+    // events are still queued; only a shutdown that flushes the queue commits all of them.
+    let url = app.database_url().to_owned();
+    let (locked_tx, locked) = tokio::sync::oneshot::channel();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let holder = tokio::spawn(async move {
+        match backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                c.execute("BEGIN IMMEDIATE").await.unwrap();
+                locked_tx.send(()).unwrap();
+                released.await.unwrap();
+                c.execute("COMMIT").await.unwrap();
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                c.execute("BEGIN").await.unwrap();
+                c.execute("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE")
+                    .await
+                    .unwrap();
+                locked_tx.send(()).unwrap();
+                released.await.unwrap();
+                c.execute("COMMIT").await.unwrap();
+            }
+        }
+    });
+    locked.await.unwrap();
     for i in 0..500 {
         assert!(app.state.audit.enqueue(
             NewAuditEvent::new(ActorKind::System, None, "test.queued").details(json!({"i": i}))
         ));
     }
-    let db = app.stop_keeping_db().await;
+    let stopping = tokio::spawn(app.stop_keeping_db());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !stopping.is_finished(),
+        "shutdown waits for the queued events"
+    );
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let db = stopping.await.unwrap();
     let store = auditpulse::store::connect(&DatabaseUrl::parse(&db.url).unwrap(), 2)
         .await
         .unwrap();
