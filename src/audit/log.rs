@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::model::NewAuditEvent;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Events queued at most; beyond this `enqueue` drops (and counts) rather than block.
@@ -37,6 +38,7 @@ enum Command {
 pub struct AuditLog {
     queue: mpsc::Sender<Command>,
     dropped: Arc<AtomicU64>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl AuditLog {
@@ -47,12 +49,26 @@ impl AuditLog {
         Self {
             queue,
             dropped: Arc::new(AtomicU64::new(0)),
+            metrics: None,
+        }
+    }
+
+    /// Counts every appended event by action in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, event: &NewAuditEvent) {
+        if let Some(metrics) = &self.metrics {
+            metrics.audit_event(&event.action);
         }
     }
 
     /// Appends `event` and waits until it is committed; returns its seq.
     pub async fn append(&self, event: NewAuditEvent) -> Result<i64> {
         let (ack, acked) = oneshot::channel();
+        self.count(&event);
         self.queue
             .send(Command::Append(Box::new(event), Some(ack)))
             .await
@@ -66,6 +82,7 @@ impl AuditLog {
 
     /// Queues `event` without waiting. `false` (and counted) when the queue is full or closed.
     pub fn enqueue(&self, event: NewAuditEvent) -> bool {
+        self.count(&event);
         let queued = self
             .queue
             .try_send(Command::Append(Box::new(event), None))

@@ -21,9 +21,11 @@ impl AuditSink {
 
 /// The audit form of a security event.
 pub fn audit_event(event: &SecurityEvent) -> NewAuditEvent {
-    let (actor_kind, actor_id) = match &event.principal {
-        Some(id) => (ActorKind::Principal, Some(id.clone())),
-        None => (ActorKind::Anonymous, None),
+    let (actor_kind, actor_id) = match (&event.principal, &event.kind) {
+        (Some(id), _) => (ActorKind::Principal, Some(id.clone())),
+        // An administrative action without a principal was run by an operator (the CLI).
+        (None, SecurityEventKind::AdminAction { .. }) => (ActorKind::System, None),
+        (None, _) => (ActorKind::Anonymous, None),
     };
     // (outcome, details, tenant, the user the event is about, user agent)
     let (outcome, details, tenant, user, user_agent) = match &event.kind {
@@ -82,6 +84,31 @@ pub fn audit_event(event: &SecurityEvent) -> NewAuditEvent {
         SecurityEventKind::RefreshTokenReused { user, tenant } => {
             (Outcome::Denied, json!({}), *tenant, Some(user), None)
         }
+        SecurityEventKind::AccountLocked {
+            user,
+            tenant,
+            for_secs,
+        } => (
+            Outcome::Denied,
+            json!({ "locked_secs": for_secs }),
+            *tenant,
+            Some(user),
+            None,
+        ),
+        SecurityEventKind::TokenRevoked {
+            user,
+            tenant,
+            reason,
+        } => (
+            Outcome::Success,
+            json!({ "reason": reason }),
+            *tenant,
+            Some(user),
+            None,
+        ),
+        SecurityEventKind::AdminAction {
+            tenant, details, ..
+        } => (Outcome::Success, details.clone(), *tenant, None, None),
     };
     let mut audit = NewAuditEvent::new(actor_kind, actor_id, event.kind.action())
         .outcome(outcome)
@@ -92,7 +119,13 @@ pub fn audit_event(event: &SecurityEvent) -> NewAuditEvent {
         audit = audit.target("user", Some(user.clone()));
     }
     audit.at = event.at;
-    if let (None, Some(route)) = (user, &event.route) {
+    if let SecurityEventKind::AdminAction {
+        target: Some((kind, id)),
+        ..
+    } = &event.kind
+    {
+        audit = audit.target(*kind, Some(id.clone()));
+    } else if let (None, Some(route)) = (user, &event.route) {
         audit = audit.target("route", Some(route.clone()));
     }
     audit

@@ -48,6 +48,26 @@ pub enum SecurityEventKind {
         user: String,
         tenant: Option<TenantId>,
     },
+    /// An account was locked after repeated failed logins, for `for_secs`.
+    AccountLocked {
+        user: String,
+        tenant: Option<TenantId>,
+        for_secs: u64,
+    },
+    /// Sessions or tokens of a user were ended before their expiry (`reason` says why).
+    TokenRevoked {
+        user: String,
+        tenant: Option<TenantId>,
+        reason: &'static str,
+    },
+    /// An administrative change: `action` names it (`tenant.create`, `tenant.delete`,
+    /// `keys.rotate`...), `target` is what it changed. `details` never holds secrets.
+    AdminAction {
+        action: &'static str,
+        target: Option<(&'static str, String)>,
+        tenant: Option<TenantId>,
+        details: serde_json::Value,
+    },
 }
 
 impl SecurityEventKind {
@@ -65,6 +85,9 @@ impl SecurityEventKind {
             SecurityEventKind::LoginSucceeded { .. } => "auth.login",
             SecurityEventKind::RoleChanged { .. } => "user.role_changed",
             SecurityEventKind::RefreshTokenReused { .. } => "auth.refresh_token_reused",
+            SecurityEventKind::AccountLocked { .. } => "auth.account_locked",
+            SecurityEventKind::TokenRevoked { .. } => "auth.token_revoked",
+            SecurityEventKind::AdminAction { action, .. } => action,
         }
     }
 }

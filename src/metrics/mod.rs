@@ -71,6 +71,13 @@ pub struct Metrics {
     db_connections: Family<PoolLabels, Gauge>,
     db_max_connections: Gauge,
     alerts: Family<AlertLabels, Counter>,
+    failed_logins: Counter,
+    lockouts: Counter,
+    token_revocations: Counter,
+    refresh_token_reuse: Counter,
+    role_changes: Counter,
+    admin_actions: Family<ActionLabels, Counter>,
+    audit_events: Family<ActionLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -92,6 +99,13 @@ impl Metrics {
             db_connections: Family::default(),
             db_max_connections: Gauge::default(),
             alerts: Family::default(),
+            failed_logins: Counter::default(),
+            lockouts: Counter::default(),
+            token_revocations: Counter::default(),
+            refresh_token_reuse: Counter::default(),
+            role_changes: Counter::default(),
+            admin_actions: Family::default(),
+            audit_events: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -139,10 +153,54 @@ impl Metrics {
             "Security alerts raised by kind and severity",
             metrics.alerts.clone(),
         );
+        registry.register(
+            "failed_logins",
+            "Failed login attempts",
+            metrics.failed_logins.clone(),
+        );
+        registry.register(
+            "account_lockouts",
+            "Accounts locked after failed logins",
+            metrics.lockouts.clone(),
+        );
+        registry.register(
+            "token_revocations",
+            "Sessions or tokens ended before expiry",
+            metrics.token_revocations.clone(),
+        );
+        registry.register(
+            "refresh_token_reuse",
+            "Refresh tokens presented twice (theft detected)",
+            metrics.refresh_token_reuse.clone(),
+        );
+        registry.register(
+            "role_changes",
+            "User role and permission changes",
+            metrics.role_changes.clone(),
+        );
+        registry.register(
+            "admin_actions",
+            "Administrative changes by action",
+            metrics.admin_actions.clone(),
+        );
+        registry.register(
+            "audit_events",
+            "Events appended to the audit trail by action",
+            metrics.audit_events.clone(),
+        );
         Self {
             registry,
             ..metrics
         }
+    }
+
+    /// An event appended to the audit trail.
+    pub fn audit_event(&self, action: &str) {
+        self.audit_events
+            .get_or_create(&ActionLabels {
+                action: action.to_owned(),
+            })
+            .inc();
     }
 
     pub fn alert_raised(&self, kind: &str, severity: &str) {
@@ -213,7 +271,29 @@ impl EventSink for Metrics {
             SecurityEventKind::PermissionDenied { .. } => {
                 self.permission_denials.inc();
             }
-            _ => {}
+            SecurityEventKind::LoginFailed { .. } => {
+                self.failed_logins.inc();
+            }
+            SecurityEventKind::AccountLocked { .. } => {
+                self.lockouts.inc();
+            }
+            SecurityEventKind::TokenRevoked { .. } => {
+                self.token_revocations.inc();
+            }
+            SecurityEventKind::RefreshTokenReused { .. } => {
+                self.refresh_token_reuse.inc();
+            }
+            SecurityEventKind::RoleChanged { .. } => {
+                self.role_changes.inc();
+            }
+            SecurityEventKind::AdminAction { action, .. } => {
+                self.admin_actions
+                    .get_or_create(&ActionLabels {
+                        action: (*action).to_owned(),
+                    })
+                    .inc();
+            }
+            SecurityEventKind::LoginSucceeded { .. } => {}
         }
     }
 

@@ -11,7 +11,7 @@ use crate::auth::{Permission, Principal};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::web::pagination::{page_size, split_page};
-use crate::web::{AppState, ValidJson};
+use crate::web::{AppState, ClientIp, ValidJson};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -47,11 +47,20 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
+    ip: ClientIp,
     ValidJson(body): ValidJson<CreateTenant>,
 ) -> Result<(StatusCode, Json<Tenant>)> {
     principal.require(Permission::TenantsWrite)?;
     let tenant = state.store.create_tenant(&body.into_new()).await?;
-    tracing::info!(tenant = %tenant.id, slug = %tenant.slug, "tenant created");
+    let details = serde_json::json!({ "slug": tenant.slug, "name": tenant.name });
+    state.admin_action(
+        &principal,
+        ip,
+        "tenant.create",
+        Some(("tenant", tenant.id.to_string())),
+        Some(tenant.id),
+        details,
+    );
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
@@ -82,6 +91,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
+    ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
     principal.require(Permission::TenantsWrite)?;
@@ -89,6 +99,16 @@ pub async fn delete(
     if !state.store.delete_tenant(id).await? {
         return Err(Error::NotFound);
     }
-    tracing::info!(tenant = %id, by = %principal.id, "tenant deleted; its data keys were destroyed");
+    // Recorded without the tenant id as owner: the tenant is gone, the record must stay visible
+    // to system administrators.
+    let details = serde_json::json!({ "data_keys": "destroyed" });
+    state.admin_action(
+        &principal,
+        ip,
+        "tenant.delete",
+        Some(("tenant", id.to_string())),
+        None,
+        details,
+    );
     Ok(StatusCode::NO_CONTENT)
 }

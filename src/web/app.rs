@@ -64,7 +64,7 @@ impl ApplicationBuilder {
             None => None,
         };
         let metrics = Arc::new(Metrics::new());
-        let audit = AuditLog::start(store.clone());
+        let audit = AuditLog::start(store.clone()).with_metrics(metrics.clone());
         let retention = config.master_keys.as_ref().map(|keys| {
             audit::retention::spawn(
                 store.clone(),

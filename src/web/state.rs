@@ -2,11 +2,14 @@
 
 use std::sync::Arc;
 
+use super::ClientIp;
 use crate::audit::AuditLog;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
 use crate::crypto::Keyring;
+use crate::domain::TenantId;
 use crate::events::Events;
+use crate::events::{SecurityEvent, SecurityEventKind};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
@@ -23,4 +26,31 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The audit trail's writer.
     pub audit: AuditLog,
+}
+
+impl AppState {
+    /// Records an administrative change made by `principal` through the one event interface
+    /// (audit trail, metrics, logs).
+    pub fn admin_action(
+        &self,
+        principal: &Principal,
+        ip: ClientIp,
+        action: &'static str,
+        target: Option<(&'static str, String)>,
+        tenant: Option<TenantId>,
+        details: serde_json::Value,
+    ) {
+        self.events.emit(SecurityEvent {
+            kind: SecurityEventKind::AdminAction {
+                action,
+                target,
+                tenant,
+                details,
+            },
+            at: crate::domain::time::now(),
+            ip: Some(ip.0),
+            principal: Some(principal.id.clone()),
+            route: None,
+        });
+    }
 }

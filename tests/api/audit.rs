@@ -249,6 +249,37 @@ async fn rate_limit_breaches_land_in_the_trail(backend: Backend) {
     panic!("the rate-limit breach was not recorded");
 }
 
+async fn tenant_changes_are_audited_with_who_and_what(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let created: Value = app
+        .post_json_as(
+            SYSADMIN,
+            "/api/v1/tenants",
+            &json!({"name": "Acme", "slug": "acme"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/tenants/{id}")))
+        .bearer_auth(SYSADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    for action in ["tenant.create", "tenant.delete"] {
+        let event = wait_for_action(&app, action).await;
+        assert_eq!(event["actor_id"], "user-sysadmin", "{event}");
+        assert_eq!(event["target_type"], "tenant", "{event}");
+        assert_eq!(event["target_id"], id, "{event}");
+        assert_eq!(event["outcome"], "success", "{event}");
+        assert_eq!(event["source_ip"], "127.0.0.1", "{event}");
+    }
+}
+
 async fn queued_events_are_committed_before_shutdown_closes_the_database(backend: Backend) {
     use sqlx::{Connection, Executor};
     let app = TestApp::spawn_with(backend, &[]).await;
@@ -309,4 +340,5 @@ crate::on_both_backends!(
     exports_are_json_lines_or_csv_and_are_themselves_audited,
     rate_limit_breaches_land_in_the_trail,
     queued_events_are_committed_before_shutdown_closes_the_database,
+    tenant_changes_are_audited_with_who_and_what,
 );

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use auditpulse::crypto::{Keyring, Rotation};
+use auditpulse::store::{AuditQuery, AuditScope};
 use auditpulse::Error;
 use base64::Engine;
 
@@ -255,4 +256,21 @@ async fn the_keys_commands_rotate_and_report_with_exit_codes() {
     );
     let retired = Keyring::new(master(&[("k2", 2)]), store.clone());
     assert_eq!(value(&retired, acme, "plaid").await, TOKEN);
+
+    // The successful rotation is in the audit trail, by the operator, naming the new master key.
+    let query = AuditQuery {
+        scope: AuditScope::All,
+        from: None,
+        to: None,
+        actor_id: None,
+        action: Some("keys.rotate".into()),
+        outcome: None,
+        after: None,
+        limit: 10,
+    };
+    let recorded = store.query_audit(&query).await.unwrap();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].actor_kind, auditpulse::audit::ActorKind::System);
+    assert_eq!(recorded[0].target_id.as_deref(), Some("k2"));
+    assert_eq!(recorded[0].details["rewrapped"], 1);
 }

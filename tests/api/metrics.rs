@@ -115,3 +115,65 @@ async fn database_pool_usage_is_reported() {
         sample(&text, r#"auditpulse_db_pool_connections{state="in_use"}"#).expect("in-use gauge");
     assert!(idle + in_use >= 1.0 && idle + in_use <= 7.0, "{text}");
 }
+
+#[tokio::test]
+async fn identity_and_admin_events_have_their_own_counters() {
+    use auditpulse::events::{SecurityEvent, SecurityEventKind};
+    let app = TestApp::spawn().await;
+    let user = || "u1".to_owned();
+    for kind in [
+        SecurityEventKind::LoginFailed {
+            account: user(),
+            tenant: None,
+        },
+        SecurityEventKind::AccountLocked {
+            user: user(),
+            tenant: None,
+            for_secs: 60,
+        },
+        SecurityEventKind::TokenRevoked {
+            user: user(),
+            tenant: None,
+            reason: "logout_all",
+        },
+        SecurityEventKind::RefreshTokenReused {
+            user: user(),
+            tenant: None,
+        },
+        SecurityEventKind::RoleChanged {
+            user: user(),
+            tenant: None,
+            from: None,
+            to: "auditor".into(),
+        },
+    ] {
+        app.state.events.emit(SecurityEvent {
+            kind,
+            at: auditpulse::domain::time::now(),
+            ip: None,
+            principal: None,
+            route: None,
+        });
+    }
+    let created = app
+        .post_json_as(
+            crate::helpers::SYSADMIN,
+            "/api/v1/tenants",
+            &serde_json::json!({"name": "Acme"}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let text = app.metrics().await;
+    for series in [
+        "auditpulse_failed_logins_total",
+        "auditpulse_account_lockouts_total",
+        "auditpulse_token_revocations_total",
+        "auditpulse_refresh_token_reuse_total",
+        "auditpulse_role_changes_total",
+        r#"auditpulse_admin_actions_total{action="tenant.create"}"#,
+        r#"auditpulse_audit_events_total{action="tenant.create"}"#,
+        r#"auditpulse_audit_events_total{action="auth.login_failed"}"#,
+    ] {
+        assert_eq!(sample(&text, series), Some(1.0), "{series} in\n{text}");
+    }
+}
