@@ -24,33 +24,34 @@ fn corrupt(what: &str, value: &str) -> crate::Error {
 
 /// Decodes a row; `details` is parsed only for API output (`parse_details`), verification needs
 /// just the stored text.
+/// Decodes a row selected with `COLUMNS`, by position (this runs a million times in a verify).
 fn event_from_row(row: &SqliteRow, parse_details: bool) -> Result<AuditEvent> {
-    let at: String = row.try_get("at")?;
-    let tenant: Option<String> = row.try_get("tenant_id")?;
-    let kind: String = row.try_get("actor_kind")?;
-    let outcome: String = row.try_get("outcome")?;
-    let details_json: String = row.try_get("details")?;
+    let at: String = row.try_get(1)?;
+    let tenant: Option<String> = row.try_get(2)?;
+    let kind: String = row.try_get(3)?;
+    let outcome: String = row.try_get(10)?;
+    let details_json: String = row.try_get(11)?;
     Ok(AuditEvent {
-        seq: row.try_get("seq")?,
+        seq: row.try_get(0)?,
         at: time::from_text(&at).map_err(|_| corrupt("time", &at))?,
         tenant_id: tenant
             .map(|t| t.parse().map_err(|_| corrupt("tenant", &t)))
             .transpose()?,
         actor_kind: ActorKind::parse(&kind).ok_or_else(|| corrupt("actor kind", &kind))?,
-        actor_id: row.try_get("actor_id")?,
-        action: row.try_get("action")?,
-        target_type: row.try_get("target_type")?,
-        target_id: row.try_get("target_id")?,
-        source_ip: row.try_get("source_ip")?,
-        user_agent: row.try_get("user_agent")?,
+        actor_id: row.try_get(4)?,
+        action: row.try_get(5)?,
+        target_type: row.try_get(6)?,
+        target_id: row.try_get(7)?,
+        source_ip: row.try_get(8)?,
+        user_agent: row.try_get(9)?,
         outcome: Outcome::parse(&outcome).ok_or_else(|| corrupt("outcome", &outcome))?,
         details: match parse_details {
             true => serde_json::from_str(&details_json).unwrap_or(serde_json::Value::Null),
             false => serde_json::Value::Null,
         },
         details_json,
-        prev_hash: hash_from(row.try_get("prev_hash")?)?,
-        hash: hash_from(row.try_get("hash")?)?,
+        prev_hash: hash_from(row.try_get(12)?)?,
+        hash: hash_from(row.try_get(13)?)?,
     })
 }
 
