@@ -47,7 +47,10 @@ pub enum Command {
     )]
     Migrate,
     /// Inspect the configuration.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  AUDITPULSE_ENV=production auditpulse config check"
+    )]
     Config(ConfigCommand),
     /// Manage encryption keys: rotate master and tenant data keys, show which keys are in use.
     #[command(subcommand)]

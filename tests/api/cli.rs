@@ -40,6 +40,7 @@ fn help_explains_every_command_with_an_example() {
         vec!["--help"],
         vec!["serve", "--help"],
         vec!["migrate", "--help"],
+        vec!["config", "--help"],
         vec!["config", "check", "--help"],
         vec!["keys", "rotate", "--help"],
         vec!["keys", "status", "--help"],
