@@ -4,6 +4,7 @@
 
 mod authenticator;
 mod middleware;
+pub mod password;
 mod permissions;
 mod principal;
 
