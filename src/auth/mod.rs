@@ -2,6 +2,7 @@
 //! the identity capability provides the real one (JWT sessions, API keys); until a request is
 //! authenticated, every route outside the public allow-list answers 401.
 
+pub mod api_key;
 mod authenticator;
 mod middleware;
 pub mod password;
