@@ -8,6 +8,7 @@ mod middleware;
 pub mod password;
 mod permissions;
 mod principal;
+pub mod totp;
 
 pub use authenticator::{Authenticator, NoAuthenticator};
 pub use middleware::require_principal;
