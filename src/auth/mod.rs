@@ -4,6 +4,7 @@
 
 pub mod api_key;
 mod authenticator;
+pub mod jwt;
 mod middleware;
 pub mod password;
 mod permissions;
