@@ -18,6 +18,7 @@ use crate::auth::{Permission, Principal, PrincipalKind};
 use crate::domain::time::{self, Timestamp};
 use crate::error::{Error, Result};
 use crate::store::{AuditQuery, AuditScope};
+use crate::web::pagination::split_page;
 use crate::web::{AppState, ClientIp};
 
 /// Rows one export returns at most; `X-Next-After` then says where to continue.
@@ -141,22 +142,15 @@ pub async fn list(
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
     let (query, format) = query_of(&params, scope)?;
     if format == Format::Json {
-        let mut items = state
+        let items = state
             .store
             .query_audit(&AuditQuery {
                 limit: query.limit + 1,
                 ..query.clone()
             })
             .await?;
-        let next_after = (items.len() > query.limit as usize).then(|| {
-            items.truncate(query.limit as usize);
-            items.last().map(|e| e.seq)
-        });
-        return Ok(Json(AuditPage {
-            items,
-            next_after: next_after.flatten(),
-        })
-        .into_response());
+        let (items, next_after) = split_page(items, query.limit, |e| e.seq);
+        return Ok(Json(AuditPage { items, next_after }).into_response());
     }
     let (rows, more) = collect_export(&state, query).await?;
     let (body, content_type, name) = match format {
