@@ -41,6 +41,22 @@ pub enum Error {
     PayloadTooLarge { limit: usize },
     #[error("authentication is required")]
     Unauthenticated,
+    /// Wrong e-mail, password or second factor: one answer for all, so none can be told apart.
+    #[error("the e-mail, password or code is not correct")]
+    InvalidCredentials,
+    /// Right password, but the account has two-factor authentication on and no code was sent.
+    #[error("a two-factor code is required")]
+    MfaRequired,
+    /// The tenant requires two-factor authentication and this user has not enrolled yet; only
+    /// the enrolment routes answer until they do.
+    #[error("set up two-factor authentication first (POST /api/v1/auth/totp/setup)")]
+    MfaEnrollmentRequired,
+    /// Too many failed logins: the account answers nothing else until `retry_after` has passed.
+    #[error("the account is locked after repeated failed logins; retry later")]
+    AccountLocked { retry_after: Duration },
+    /// A cookie-authenticated request came from another site (Origin / Sec-Fetch-Site).
+    #[error("cross-site requests are refused")]
+    CrossSite,
     #[error("you do not have permission to do this")]
     Forbidden,
     /// Like `Forbidden`, naming the missing permission for the security event; the client sees
@@ -117,11 +133,18 @@ impl Error {
             Error::MalformedJson(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Error::Forbidden | Error::PermissionDenied { .. } => StatusCode::FORBIDDEN,
+            Error::Unauthenticated | Error::InvalidCredentials | Error::MfaRequired => {
+                StatusCode::UNAUTHORIZED
+            }
+            Error::Forbidden
+            | Error::PermissionDenied { .. }
+            | Error::MfaEnrollmentRequired
+            | Error::CrossSite => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::RateLimited { .. } | Error::AccountLocked { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Error::Timeout => StatusCode::REQUEST_TIMEOUT,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Config(_) | Error::Crypto(_) | Error::Database(_) | Error::Internal(_) => {
@@ -139,6 +162,11 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::Conflict(_) => "conflict",
             Error::Unavailable(_) => "unavailable",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::MfaRequired => "mfa_required",
+            Error::MfaEnrollmentRequired => "mfa_enrollment_required",
+            Error::AccountLocked { .. } => "account_locked",
+            Error::CrossSite => "cross_site_request",
             _ => ErrorBody::for_status(status).code,
         };
         let message = if status.is_server_error() {
@@ -181,13 +209,13 @@ impl IntoResponse for Error {
             tracing::error!(error = %cause_chain(&self), "request failed");
         }
         let mut response = status.into_response();
-        if let Error::RateLimited { retry_after } = &self {
+        if let Error::RateLimited { retry_after } | Error::AccountLocked { retry_after } = &self {
             let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if let Error::Unauthenticated = &self {
+        if let Error::Unauthenticated | Error::InvalidCredentials | Error::MfaRequired = &self {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

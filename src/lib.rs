@@ -20,6 +20,8 @@ pub mod domain;
 pub mod error;
 /// The one interface for security events, with their counters.
 pub mod events;
+/// Users, login, sessions, TOTP, lockout, API keys, first-run setup; the real authenticator.
+pub mod identity;
 /// Masking of sensitive values for display, and the scrubber every log line passes through.
 pub mod mask;
 /// Prometheus metrics, served on their own listener.

@@ -13,5 +13,5 @@ pub mod totp;
 
 pub use authenticator::{Authenticator, NoAuthenticator};
 pub use middleware::require_principal;
-pub use permissions::{allows, Permission};
+pub use permissions::{allows, ApiScope, Permission};
 pub use principal::{Principal, PrincipalKind, Role};

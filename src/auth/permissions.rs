@@ -1,6 +1,7 @@
-//! Named permissions and the one table that grants them. Unknown means denied.
+//! Named permissions, the one table that grants them to roles, the API-key scopes that grant
+//! them to machines, and the one function that checks. Unknown means denied.
 
-use super::principal::{Principal, Role};
+use super::principal::{Principal, PrincipalKind, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
@@ -8,6 +9,20 @@ pub enum Permission {
     TenantsWrite,
     SecurityRead,
     AuditRead,
+    /// Read the tenant's spend data (ledger, anomalies, budgets).
+    LedgerRead,
+    /// Review anomalies (acknowledge, dismiss).
+    AnomaliesReview,
+    UsersRead,
+    UsersWrite,
+    ApiKeysRead,
+    ApiKeysWrite,
+    /// Change the tenant's settings (for example, require two-factor authentication).
+    SettingsWrite,
+    /// Send spend data in (bank files, OTLP spans).
+    IngestWrite,
+    /// Call LLM providers through the metering gateway.
+    GatewayUse,
 }
 
 impl Permission {
@@ -17,29 +32,107 @@ impl Permission {
             Permission::TenantsWrite => "tenants:write",
             Permission::SecurityRead => "security:read",
             Permission::AuditRead => "audit:read",
+            Permission::LedgerRead => "ledger:read",
+            Permission::AnomaliesReview => "anomalies:review",
+            Permission::UsersRead => "users:read",
+            Permission::UsersWrite => "users:write",
+            Permission::ApiKeysRead => "api_keys:read",
+            Permission::ApiKeysWrite => "api_keys:write",
+            Permission::SettingsWrite => "settings:write",
+            Permission::IngestWrite => "ingest:write",
+            Permission::GatewayUse => "gateway:use",
         }
     }
 }
 
+use Permission::*;
+
 /// Permissions of each tenant role. System administrators additionally hold `SYSTEM_ADMIN`.
 const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
-    (Role::Viewer, &[]),
-    (Role::Auditor, &[Permission::AuditRead]),
+    (Role::Viewer, &[LedgerRead]),
+    (Role::Auditor, &[LedgerRead, AuditRead, AnomaliesReview]),
     (
         Role::Admin,
-        &[Permission::SecurityRead, Permission::AuditRead],
+        &[
+            LedgerRead,
+            AuditRead,
+            AnomaliesReview,
+            SecurityRead,
+            UsersRead,
+            UsersWrite,
+            ApiKeysRead,
+            ApiKeysWrite,
+            SettingsWrite,
+            IngestWrite,
+            GatewayUse,
+        ],
     ),
 ];
 
-const SYSTEM_ADMIN: &[Permission] = &[
-    Permission::TenantsRead,
-    Permission::TenantsWrite,
-    Permission::SecurityRead,
-    Permission::AuditRead,
+const SYSTEM_ADMIN: &[Permission] = &[TenantsRead, TenantsWrite, SecurityRead, AuditRead];
+
+/// What an API key may be given. A key holds only the permissions of its scopes, and a user can
+/// give a key only scopes whose permissions they hold themselves.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub enum ApiScope {
+    /// Read the tenant's spend data.
+    #[serde(rename = "read")]
+    Read,
+    #[serde(rename = "ingest:write")]
+    IngestWrite,
+    #[serde(rename = "gateway:use")]
+    GatewayUse,
+    #[serde(rename = "audit:read")]
+    AuditRead,
+}
+
+const SCOPE_PERMISSIONS: &[(ApiScope, &[Permission])] = &[
+    (ApiScope::Read, &[LedgerRead]),
+    (ApiScope::IngestWrite, &[IngestWrite]),
+    (ApiScope::GatewayUse, &[GatewayUse]),
+    (ApiScope::AuditRead, &[AuditRead]),
 ];
+
+impl ApiScope {
+    pub const ALL: [ApiScope; 4] = [
+        ApiScope::Read,
+        ApiScope::IngestWrite,
+        ApiScope::GatewayUse,
+        ApiScope::AuditRead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::Read => "read",
+            ApiScope::IngestWrite => "ingest:write",
+            ApiScope::GatewayUse => "gateway:use",
+            ApiScope::AuditRead => "audit:read",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The permissions this scope grants.
+    pub fn permissions(self) -> &'static [Permission] {
+        SCOPE_PERMISSIONS
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or(&[], |(_, p)| p)
+    }
+}
 
 /// The one authorization check.
 pub fn allows(principal: &Principal, permission: Permission) -> bool {
+    if principal.kind == PrincipalKind::ApiKey {
+        return principal
+            .scopes
+            .iter()
+            .any(|scope| scope.permissions().contains(&permission));
+    }
     if principal.system_admin && SYSTEM_ADMIN.contains(&permission) {
         return true;
     }
@@ -52,16 +145,9 @@ pub fn allows(principal: &Principal, permission: Permission) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::PrincipalKind;
 
     fn principal(role: Option<Role>, system_admin: bool) -> Principal {
-        Principal {
-            id: "u1".into(),
-            kind: PrincipalKind::User,
-            tenant: None,
-            role,
-            system_admin,
-        }
+        Principal::user("u1", None, role, system_admin)
     }
 
     #[test]
@@ -111,5 +197,38 @@ mod tests {
             Permission::AuditRead
         ));
         assert!(!allows(&principal(None, false), Permission::AuditRead));
+    }
+
+    #[test]
+    fn api_keys_hold_only_their_scopes() {
+        let mut key = Principal::user("ap_x", None, Some(Role::Admin), false);
+        key.kind = PrincipalKind::ApiKey;
+        key.scopes = vec![ApiScope::Read];
+        assert!(allows(&key, Permission::LedgerRead));
+        assert!(
+            !allows(&key, Permission::UsersWrite),
+            "the role is ignored for keys"
+        );
+        assert!(!allows(&key, Permission::AuditRead));
+        key.scopes = vec![ApiScope::AuditRead];
+        assert!(allows(&key, Permission::AuditRead));
+        assert_eq!(ApiScope::parse("ingest:write"), Some(ApiScope::IngestWrite));
+        assert_eq!(ApiScope::parse("admin"), None);
+    }
+
+    #[test]
+    fn viewers_only_read() {
+        let viewer = principal(Some(Role::Viewer), false);
+        assert!(allows(&viewer, Permission::LedgerRead));
+        for p in [
+            UsersWrite,
+            UsersRead,
+            ApiKeysWrite,
+            SettingsWrite,
+            AuditRead,
+            IngestWrite,
+        ] {
+            assert!(!allows(&viewer, p), "{p:?}");
+        }
     }
 }

@@ -3,8 +3,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::permissions::{allows, Permission};
-use crate::domain::TenantId;
+use super::permissions::{allows, ApiScope, Permission};
+use crate::domain::{SessionId, TenantId};
 use crate::error::Error;
 
 #[derive(
@@ -33,6 +33,34 @@ pub struct Principal {
     pub tenant: Option<TenantId>,
     pub role: Option<Role>,
     pub system_admin: bool,
+    /// The login session an access token belongs to (users only).
+    pub session: Option<SessionId>,
+    /// What an API key may do; empty for users, whose role decides.
+    pub scopes: Vec<ApiScope>,
+    /// The tenant requires two-factor authentication and this user has not enrolled: only the
+    /// enrolment routes answer (403 `mfa_enrollment_required` elsewhere).
+    pub mfa_enrollment_required: bool,
+}
+
+impl Principal {
+    /// A user principal with no session, scopes or pending enrolment (tests, the CLI).
+    pub fn user(
+        id: impl Into<String>,
+        tenant: Option<TenantId>,
+        role: Option<Role>,
+        system_admin: bool,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            kind: PrincipalKind::User,
+            tenant,
+            role,
+            system_admin,
+            session: None,
+            scopes: Vec::new(),
+            mfa_enrollment_required: false,
+        }
+    }
 }
 
 impl Principal {

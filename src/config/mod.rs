@@ -78,6 +78,17 @@ pub struct Config {
     pub monitor: MonitorConfig,
     /// Audit events older than this many days are pruned.
     pub audit_retention_days: u32,
+    pub sessions: SessionConfig,
+}
+
+/// Lifetimes of access tokens and sessions.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionConfig {
+    pub access_token_ttl: Duration,
+    /// A session without activity for this long has ended.
+    pub idle_timeout: Duration,
+    /// A session older than this has ended, whatever its activity.
+    pub max_lifetime: Duration,
 }
 
 /// A loaded configuration, with the warnings to show once logging is up.
@@ -159,6 +170,9 @@ impl Config {
         let monitor = read_monitor(&mut r);
         let audit_retention_days =
             r.get(vars::AUDIT_RETENTION_DAYS, |v| parse::integer(v, 1, 36_500));
+        let access_token_ttl = r.secs(vars::ACCESS_TOKEN_TTL, 24 * 3600);
+        let idle_timeout = r.secs(vars::SESSION_IDLE_TIMEOUT, 30 * 24 * 3600);
+        let max_lifetime = r.secs(vars::SESSION_MAX_LIFETIME, 365 * 24 * 3600);
 
         let production = environment == Some(Environment::Production);
         let master_keys = read_master_keys(&mut r, &data_dir, production, mode);
@@ -189,6 +203,9 @@ impl Config {
             Some(master_keys),
             Some(monitor),
             Some(audit_retention_days),
+            Some(access_token_ttl),
+            Some(idle_timeout),
+            Some(max_lifetime),
         ) = (
             environment,
             debug,
@@ -208,6 +225,9 @@ impl Config {
             master_keys,
             monitor,
             audit_retention_days,
+            access_token_ttl,
+            idle_timeout,
+            max_lifetime,
         )
         else {
             return Err(r.errors);
@@ -235,6 +255,11 @@ impl Config {
             rate_limits,
             monitor,
             audit_retention_days: audit_retention_days as u32,
+            sessions: SessionConfig {
+                access_token_ttl,
+                idle_timeout,
+                max_lifetime,
+            },
         };
         if config.environment == Environment::Production {
             let problems = production::problems(&config);

@@ -63,6 +63,9 @@ pub const ALERT_RATE_LIMIT_BREACHES: &str = "AUDITPULSE_ALERT_RATE_LIMIT_BREACHE
 pub const ALERT_UNUSUAL_HOUR_MIN_LOGINS: &str = "AUDITPULSE_ALERT_UNUSUAL_HOUR_MIN_LOGINS";
 pub const ALERT_UNUSUAL_HOUR_PERCENT: &str = "AUDITPULSE_ALERT_UNUSUAL_HOUR_PERCENT";
 pub const AUDIT_RETENTION_DAYS: &str = "AUDITPULSE_AUDIT_RETENTION_DAYS";
+pub const ACCESS_TOKEN_TTL: &str = "AUDITPULSE_ACCESS_TOKEN_TTL";
+pub const SESSION_IDLE_TIMEOUT: &str = "AUDITPULSE_SESSION_IDLE_TIMEOUT";
+pub const SESSION_MAX_LIFETIME: &str = "AUDITPULSE_SESSION_MAX_LIFETIME";
 
 /// Every variable, in the order `config check` and `.env.example` show them.
 pub const ALL: &[Var] = &[
@@ -99,6 +102,9 @@ pub const ALL: &[Var] = &[
     var(ALERT_UNUSUAL_HOUR_MIN_LOGINS, "20", "logins a user needs before an hour can be called unusual for them"),
     var(ALERT_UNUSUAL_HOUR_PERCENT, "5", "an hour (with its neighbours) under this share of a user's logins is unusual"),
     var(AUDIT_RETENTION_DAYS, "400", "audit events older than this many days are pruned (whole oldest prefix, with a signed checkpoint)"),
+    var(ACCESS_TOKEN_TTL, "1800", "seconds an access token (JWT) is valid; sessions are checked on every request regardless"),
+    var(SESSION_IDLE_TIMEOUT, "1800", "seconds without activity after which a session ends"),
+    var(SESSION_MAX_LIFETIME, "604800", "seconds after login at which a session ends whatever its activity (7 days)"),
 ];
 
 /// The variable named `name`, if AuditPulse knows it.

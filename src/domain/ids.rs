@@ -51,6 +51,21 @@ id_type!(
     TenantId
 );
 
+id_type!(
+    /// A user account (a person who logs in).
+    UserId
+);
+
+id_type!(
+    /// A login session: what a refresh token renews and an access token's `sid` names.
+    SessionId
+);
+
+id_type!(
+    /// An API key (a machine credential), as stored; its public id is separate.
+    ApiKeyId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,5 +4,5 @@ mod ids;
 mod money;
 pub mod time;
 
-pub use ids::TenantId;
+pub use ids::{ApiKeyId, SessionId, TenantId, UserId};
 pub use money::{Currency, Money};

@@ -7,10 +7,13 @@
 mod audit_postgres;
 mod audit_sqlite;
 mod errors;
+mod identity;
 mod postgres;
+mod postgres_identity;
 mod postgres_keys;
 mod postgres_monitor;
 mod sqlite;
+mod sqlite_identity;
 mod sqlite_keys;
 mod sqlite_monitor;
 
@@ -27,6 +30,7 @@ use crate::monitor::{Alert, AlertKind, LoginBaseline, Severity};
 use crate::tenants::{NewTenant, Tenant};
 
 pub use errors::map_db_error;
+pub use identity::{IdentityStore, Scope};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -250,11 +254,18 @@ pub trait AuditStore: Send + Sync {
 
 /// Everything a backend provides.
 pub trait Store:
-    SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore + AuditStore
+    SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore + AuditStore + IdentityStore
 {
 }
-impl<T: SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore + AuditStore> Store
-    for T
+impl<
+        T: SchemaStore
+            + TenantStore
+            + KeyStore
+            + SecretStore
+            + MonitorStore
+            + AuditStore
+            + IdentityStore,
+    > Store for T
 {
 }
 

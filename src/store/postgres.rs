@@ -121,7 +121,7 @@ impl TenantStore for PgStore {
     }
 
     async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
-        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE id = $1")
+        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE id = $1 AND id <> '00000000-0000-0000-0000-000000000000'")
             .bind(id.as_uuid())
             .fetch_optional(&self.pool)
             .await?
@@ -131,7 +131,7 @@ impl TenantStore for PgStore {
     }
 
     async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
-        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE $1::uuid IS NULL OR id > $1 ORDER BY id LIMIT $2")
+        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE ($1::uuid IS NULL OR id > $1) AND id <> '00000000-0000-0000-0000-000000000000' ORDER BY id LIMIT $2")
             .bind(after.map(|a| a.as_uuid()))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
@@ -151,12 +151,14 @@ impl TenantStore for PgStore {
             .bind(id.as_uuid())
             .execute(&mut *tx)
             .await?;
-        let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
-            .bind(id.as_uuid())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_db_error)?
-            .rows_affected();
+        let deleted = sqlx::query(
+            "DELETE FROM tenants WHERE id = $1 AND id <> '00000000-0000-0000-0000-000000000000'",
+        )
+        .bind(id.as_uuid())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_db_error)?
+        .rows_affected();
         tx.commit().await?;
         Ok(deleted > 0)
     }

@@ -150,7 +150,7 @@ impl TenantStore for SqliteStore {
     }
 
     async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
-        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE id = ?")
+        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE id = ? AND id <> '00000000-0000-0000-0000-000000000000'")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?
@@ -161,7 +161,7 @@ impl TenantStore for SqliteStore {
 
     async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
         sqlx::query(
-            "SELECT id, slug, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, slug, name, created_at FROM tenants WHERE id > ? AND id <> '00000000-0000-0000-0000-000000000000' ORDER BY id LIMIT ?",
         )
         .bind(after.map(|a| a.to_string()).unwrap_or_default())
         .bind(i64::from(limit))
@@ -183,12 +183,14 @@ impl TenantStore for SqliteStore {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-        let deleted = sqlx::query("DELETE FROM tenants WHERE id = ?")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_db_error)?
-            .rows_affected();
+        let deleted = sqlx::query(
+            "DELETE FROM tenants WHERE id = ? AND id <> '00000000-0000-0000-0000-000000000000'",
+        )
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_db_error)?
+        .rows_affected();
         tx.commit().await?;
         Ok(deleted > 0)
     }

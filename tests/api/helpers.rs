@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Once};
 
 use async_trait::async_trait;
-use auditpulse::auth::{Authenticator, Principal, PrincipalKind, Role};
+use auditpulse::auth::{Authenticator, Principal, Role};
 use auditpulse::config::{vars, Config, SecretMode, Sources};
 use auditpulse::domain::TenantId;
 use auditpulse::events::{EventSink, SecurityEvent};
@@ -151,33 +151,25 @@ impl StaticTokens {
         let mut tokens = HashMap::new();
         tokens.insert(
             SYSADMIN.to_owned(),
-            Principal {
-                id: "user-sysadmin".into(),
-                kind: PrincipalKind::User,
-                tenant: None,
-                role: None,
-                system_admin: true,
-            },
+            Principal::user("user-sysadmin", None, None, true),
         );
         tokens.insert(
             VIEWER.to_owned(),
-            Principal {
-                id: "user-viewer".into(),
-                kind: PrincipalKind::User,
-                tenant: Some(TenantId::new()),
-                role: Some(Role::Viewer),
-                system_admin: false,
-            },
+            Principal::user(
+                "user-viewer",
+                Some(TenantId::new()),
+                Some(Role::Viewer),
+                false,
+            ),
         );
         tokens.insert(
             ADMIN.to_owned(),
-            Principal {
-                id: "user-admin".into(),
-                kind: PrincipalKind::User,
-                tenant: Some(ADMIN_TENANT.parse().unwrap()),
-                role: Some(Role::Admin),
-                system_admin: false,
-            },
+            Principal::user(
+                "user-admin",
+                Some(ADMIN_TENANT.parse().unwrap()),
+                Some(Role::Admin),
+                false,
+            ),
         );
         for (token, id, tenant, role) in [
             (AUDITOR, "user-auditor-a", TENANT_A, Role::Auditor),
@@ -185,13 +177,7 @@ impl StaticTokens {
         ] {
             tokens.insert(
                 token.to_owned(),
-                Principal {
-                    id: id.into(),
-                    kind: PrincipalKind::User,
-                    tenant: Some(tenant.parse().unwrap()),
-                    role: Some(role),
-                    system_admin: false,
-                },
+                Principal::user(id, Some(tenant.parse().unwrap()), Some(role), false),
             );
         }
         StaticTokens(tokens)
