@@ -15,6 +15,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use super::{client_ip, context, headers, limits, openapi, routes, server, tls, AppState};
 use crate::audit::{self, AuditLog, AuditSink};
+use crate::auth::password::PasswordHasher;
 use crate::auth::{Authenticator, NoAuthenticator};
 use crate::config::{Config, MasterKeys};
 use crate::crypto::Keyring;
@@ -79,7 +80,14 @@ impl ApplicationBuilder {
             monitor::start(store.clone(), config.monitor.clone(), metrics.clone());
         sinks.push(monitor);
         sinks.push(Arc::new(AuditSink::new(audit.clone())));
+        // As many hashes at once as there are cores: more would only queue on the CPU.
+        let hash_slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let passwords = Arc::new(PasswordHasher::new(
+            PasswordHasher::default_params(),
+            hash_slots,
+        )?);
         let state = AppState {
+            passwords,
             limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
             events: Arc::new(Events::new(sinks)),
             metrics,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::ClientIp;
 use crate::audit::AuditLog;
+use crate::auth::password::PasswordHasher;
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
 use crate::crypto::Keyring;
@@ -21,6 +22,9 @@ pub struct AppState {
     /// Field encryption with per-tenant data keys; the one way to read or write sensitive fields.
     pub keyring: Arc<Keyring>,
     pub authenticator: Arc<dyn Authenticator>,
+    /// Argon2id hashing on the blocking pool, a few at a time, so a login flood cannot starve
+    /// the async workers.
+    pub passwords: Arc<PasswordHasher>,
     pub limiter: Arc<RateLimiter>,
     pub events: Arc<Events>,
     pub metrics: Arc<Metrics>,
