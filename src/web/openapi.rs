@@ -16,7 +16,11 @@ use utoipa::{Modify, OpenApi};
     tags((name = "operations", description = "Health and the API description"),
          (name = "tenants", description = "Tenants (system administrators)"),
          (name = "security", description = "Security alerts"),
-         (name = "audit", description = "The audit trail (permission audit:read)"))
+         (name = "audit", description = "The audit trail (permission audit:read)"),
+         (name = "account", description = "The logged-in user's own account"),
+         (name = "users", description = "A tenant's users (permissions users:read, users:write)"),
+         (name = "api-keys", description = "A tenant's API keys (permissions api_keys:read, api_keys:write)"),
+         (name = "settings", description = "A tenant's settings (changes need settings:write)"))
 )]
 pub struct ApiDoc;
 

@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{health, openapi, AppState};
+use crate::identity::{api_keys, me, settings, users};
 use crate::ratelimit::Group;
 use crate::{audit, auth, monitor, tenants};
 
@@ -27,6 +28,20 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(tenants::routes::get, tenants::routes::delete))
         .routes(routes!(monitor::routes::list))
         .routes(routes!(audit::routes::list))
+        // Account management: the caller's account, their tenant's users, API keys and settings.
+        .routes(routes!(me::me))
+        .routes(routes!(users::routes::list, users::routes::create))
+        .routes(routes!(
+            users::routes::get,
+            users::routes::update,
+            users::routes::delete
+        ))
+        .routes(routes!(users::sessions::unlock))
+        .routes(routes!(users::sessions::list))
+        .routes(routes!(users::sessions::end))
+        .routes(routes!(api_keys::routes::list, api_keys::routes::create))
+        .routes(routes!(api_keys::routes::revoke))
+        .routes(routes!(settings::get, settings::update))
         .route_layer(from_fn_with_state(state.clone(), auth::require_principal))
 }
 

@@ -1,0 +1,9 @@
+//! API keys: machine credentials of a tenant, with scopes instead of a role. Created, listed and
+//! revoked by the tenant's administrators (`/api/v1/api-keys`); checked by [`authenticate`].
+
+mod authenticate;
+mod model;
+pub mod routes;
+
+pub use authenticate::{authenticate, principal_id, TOUCH_EVERY};
+pub use model::{beyond_creator, ApiKeyList, CreateApiKey, CreatedApiKey};
