@@ -13,7 +13,7 @@ use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
 use crate::store::Store;
 
-pub const DUPLICATE_EMAIL: &str = "a user with this e-mail address already exists";
+pub const DUPLICATE_EMAIL: &str = "a user with this e-mail already exists";
 
 /// An account to create, before checks and hashing.
 #[derive(Debug)]
