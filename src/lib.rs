@@ -8,7 +8,8 @@
 pub mod audit;
 /// Authentication hook, principals, named permissions and the one authorization check.
 pub mod auth;
-/// The `auditpulse` command line: serve, migrate, config check, keys rotate/status.
+/// The `auditpulse` command line: serve, migrate, config check, keys rotate/status, audit verify,
+/// tenant create, user create.
 pub mod cli;
 /// Configuration from the environment and `.env`, validated whole; production refusals.
 pub mod config;

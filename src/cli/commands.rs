@@ -14,6 +14,8 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
         Command::Config(ConfigCommand::Check) => check(out),
         Command::Keys(command) => super::keys::run(command, out).await,
         Command::Audit(AuditCommand::Verify) => audit_verify(out).await,
+        Command::Tenant(command) => super::identity::tenant(command, out).await,
+        Command::User(command) => super::identity::user(command, out).await,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod sessions;
 
 pub use create::{create_user, UserDraft, DUPLICATE_EMAIL};
 pub use model::{
-    check_email, parse_role, role_name, CreateUser, UpdateUser, UserPage, MAX_DISPLAY_NAME_CHARS,
+    check_account, check_email, parse_role, role_name, CreateUser, UpdateUser, UserPage,
+    MAX_DISPLAY_NAME_CHARS,
 };
 pub use sessions::{UserSession, UserSessions};
