@@ -47,8 +47,15 @@ pub const TENANT_SECRET_VALUE: EncryptedColumn = EncryptedColumn {
     row_id_column: "name",
 };
 
+pub const USER_TOTP_SECRET: EncryptedColumn = EncryptedColumn {
+    table: "user_totp",
+    column: "secret_ciphertext",
+    tenant_column: "tenant_id",
+    row_id_column: "user_id",
+};
+
 /// Every encrypted column. Add new ones here.
-pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[&TENANT_SECRET_VALUE];
+pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[&TENANT_SECRET_VALUE, &USER_TOTP_SECRET];
 
 pub fn is_registered(column: &EncryptedColumn) -> bool {
     ENCRYPTED_COLUMNS.contains(&column)
