@@ -17,6 +17,8 @@ use utoipa::{Modify, OpenApi};
          (name = "tenants", description = "Tenants (system administrators)"),
          (name = "security", description = "Security alerts"),
          (name = "audit", description = "The audit trail (permission audit:read)"),
+         (name = "auth", description = "Login, sessions, refresh, password and two-factor authentication"),
+         (name = "setup", description = "First-run setup"),
          (name = "account", description = "The logged-in user's own account"),
          (name = "users", description = "A tenant's users (permissions users:read, users:write)"),
          (name = "api-keys", description = "A tenant's API keys (permissions api_keys:read, api_keys:write)"),

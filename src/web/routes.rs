@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::{health, openapi, AppState};
 use crate::identity::{api_keys, me, settings, users};
+use crate::identity::{login, password, refresh, session_routes, setup, totp};
 use crate::ratelimit::Group;
 use crate::{audit, auth, monitor, tenants};
 
@@ -19,6 +20,10 @@ fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(openapi::document))
+        .routes(routes!(login::login))
+        .routes(routes!(refresh::refresh))
+        .routes(routes!(setup::complete))
+        .routes(routes!(setup::page))
 }
 
 /// Everything else.
@@ -28,6 +33,14 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(tenants::routes::get, tenants::routes::delete))
         .routes(routes!(monitor::routes::list))
         .routes(routes!(audit::routes::list))
+        .routes(routes!(session_routes::list))
+        .routes(routes!(session_routes::delete))
+        .routes(routes!(session_routes::logout))
+        .routes(routes!(session_routes::logout_all))
+        .routes(routes!(password::change))
+        .routes(routes!(totp::setup))
+        .routes(routes!(totp::enable))
+        .routes(routes!(totp::disable))
         // Account management: the caller's account, their tenant's users, API keys and settings.
         .routes(routes!(me::me))
         .routes(routes!(users::routes::list, users::routes::create))
@@ -54,10 +67,17 @@ pub fn build(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::Open
 }
 
 /// Which rate-limit group a route template belongs to. Unmatched requests count as `Api`.
+/// `Auth` holds the routes that check a password, a code or a token: the brute-force targets.
 pub fn group_of(route: Option<&str>) -> Group {
     match route {
         Some("/healthz" | "/readyz") => Group::Health,
-        Some(r) if r.starts_with("/api/v1/auth/") || r == "/api/v1/setup" => Group::Auth,
+        Some(
+            "/api/v1/auth/login"
+            | "/api/v1/auth/refresh"
+            | "/api/v1/setup"
+            | "/api/v1/auth/password"
+            | "/api/v1/auth/totp/disable",
+        ) => Group::Auth,
         _ => Group::Api,
     }
 }

@@ -262,7 +262,7 @@ impl TestApp {
         let tls = config.tls.is_some();
         let events = Arc::new(RecordingSink::default());
         let app = Application::builder(config)
-            .authenticator(Arc::new(StaticTokens::standard()))
+            .extra_authenticator(Arc::new(StaticTokens::standard()))
             .event_sink(events.clone())
             .build()
             .await
