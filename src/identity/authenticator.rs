@@ -126,9 +126,7 @@ impl Authenticator for SessionAuthenticator {
             return Ok(None);
         };
         if token.starts_with("ap_") {
-            // MERGE(id-manage): replace the next line by the call below once `identity::api_keys` lands.
-            // return crate::identity::api_keys::authenticate(&self.store, token).await;
-            return Ok(None);
+            return crate::identity::api_keys::authenticate(self.store.as_ref(), token).await;
         }
         self.access_token(token).await
     }

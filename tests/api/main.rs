@@ -25,3 +25,7 @@ mod storage;
 mod tenants;
 mod timeouts;
 mod tls;
+
+// Account management (id-manage): users, API keys, tenant isolation, the identity CLI.
+mod accounts;
+mod users;

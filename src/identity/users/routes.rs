@@ -143,6 +143,9 @@ pub async fn update(
         .await?
         .ok_or(Error::NotFound)?;
     let user = after.id.to_string();
+    // Sessions read the user afresh on their next request: a new role or a deactivation applies
+    // at once, not after the session cache's second.
+    crate::identity::user_changed(&state, after.id);
     if before.role != after.role {
         let kind = SecurityEventKind::RoleChanged {
             user: user.clone(),
@@ -197,6 +200,7 @@ pub async fn delete(
     if !state.store.delete_user(scope, user.id).await? {
         return Err(Error::NotFound);
     }
+    crate::identity::user_changed(&state, user.id);
     let details = json!({ "role": user.role.map(role_name) });
     state.admin_action(
         &principal,
@@ -241,7 +245,7 @@ pub(super) async fn end_all_sessions(
         .store
         .end_user_sessions(scope, user.id, None, reason, time::now())
         .await?;
-    // TODO(lead): evict from session cache (every id in `ended`).
+    crate::identity::sessions_ended(state, &ended);
     if !ended.is_empty() {
         let kind = SecurityEventKind::TokenRevoked {
             user: user.id.to_string(),

@@ -132,7 +132,7 @@ pub async fn end(
     {
         return Err(Error::NotFound);
     }
-    // TODO(lead): evict from session cache (`session`).
+    crate::identity::sessions_ended(&state, &[session]);
     let kind = SecurityEventKind::TokenRevoked {
         user: user.id.to_string(),
         tenant: Some(tenant),
