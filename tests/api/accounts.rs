@@ -136,12 +136,17 @@ where
 /// The audit events with this action that `token` sees, once there are some (the audit writer
 /// commits off the request path); empty if none come within five seconds.
 pub async fn audited(app: &TestApp, token: &str, action: &str) -> Vec<Value> {
+    audited_at_least(app, token, action, 1).await
+}
+
+/// Like `audited`, waiting for at least `n` events.
+pub async fn audited_at_least(app: &TestApp, token: &str, action: &str, n: usize) -> Vec<Value> {
     let path = format!("/api/v1/audit-events?action={action}");
     let start = Instant::now();
     loop {
         let body = json_of(app.get_as(token, &path).await, 200).await;
         let items = body["items"].as_array().unwrap().clone();
-        if !items.is_empty() || start.elapsed() > Duration::from_secs(5) {
+        if items.len() >= n || start.elapsed() > Duration::from_secs(5) {
             return items;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

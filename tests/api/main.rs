@@ -28,4 +28,7 @@ mod tls;
 
 // Account management (id-manage): users, API keys, tenant isolation, the identity CLI.
 mod accounts;
+mod api_keys;
+mod cli_identity;
+mod isolation;
 mod users;
