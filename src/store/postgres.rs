@@ -108,6 +108,15 @@ impl SchemaStore for PgStore {
         Ok(())
     }
 
+    async fn bypasses_row_security(&self) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .unwrap_or(false))
+    }
+
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
             size: self.pool.size(),

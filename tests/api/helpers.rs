@@ -138,6 +138,14 @@ impl TestDb {
             }
         }
     }
+
+    /// The same PostgreSQL database as the administrator (a superuser): for tests that must
+    /// reach under row-level security. `None` on SQLite.
+    pub fn pg_admin_url(&self) -> Option<String> {
+        self.pg_name
+            .as_deref()
+            .map(|name| with_database(&pg_admin_url(), name))
+    }
 }
 
 impl Drop for TestDb {

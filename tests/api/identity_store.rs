@@ -1157,6 +1157,7 @@ async fn row_level_security_shows_the_application_role_only_its_tenant() {
         !bypasses,
         "the test role must not bypass row-level security"
     );
+    assert!(!store.bypasses_row_security().await.unwrap());
 
     // No WHERE clause: the policy alone decides.
     assert_eq!(users_visible(&db.url, Some(&a.to_string())).await, 2);
@@ -1197,4 +1198,50 @@ async fn row_level_security_shows_the_application_role_only_its_tenant() {
         .rows_affected();
     assert_eq!(deleted, 2, "only tenant A's rows are reachable");
     assert_eq!(users_visible(&db.url, Some("*")).await, 2);
+
+    // The administrator (a superuser) bypasses it: exactly what production refuses.
+    let admin = auditpulse::store::connect(
+        &auditpulse::config::DatabaseUrl::parse(&db.pg_admin_url().unwrap()).unwrap(),
+        1,
+    )
+    .await
+    .unwrap();
+    assert!(admin.bypasses_row_security().await.unwrap());
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set AUDITPULSE_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn production_refuses_a_role_that_bypasses_row_level_security() {
+    use auditpulse::config::vars;
+    let db = crate::helpers::TestDb::new(Backend::Postgres).await;
+    let admin_url = db.pg_admin_url().unwrap();
+    let production = [
+        (vars::ENV, "production"),
+        (vars::TRUSTED_PROXIES, "127.0.0.1/32"),
+        (vars::DATABASE_URL, admin_url.as_str()),
+    ];
+    let config = crate::helpers::test_config(&db, &production);
+    let error = auditpulse::Application::build(config)
+        .await
+        .err()
+        .expect("production refuses a superuser");
+    let message = error.to_string();
+    assert!(
+        message.contains("superuser or has BYPASSRLS")
+            && message.contains("connect as an ordinary role"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "one line: {message}");
+
+    // The application role passes in production (and migrates, owning the schema); as the
+    // superuser, development starts with a warning.
+    let config = crate::helpers::test_config(&db, &production[..2]);
+    drop(auditpulse::Application::build(config).await.unwrap());
+    let development = [(vars::DATABASE_URL, admin_url.as_str())];
+    auditpulse::Application::build(crate::helpers::test_config(&db, &development))
+        .await
+        .unwrap();
 }
