@@ -21,6 +21,7 @@ mod metrics;
 mod monitor;
 mod openapi;
 mod ratelimit;
+mod refresh;
 mod shutdown;
 mod storage;
 mod tenants;
