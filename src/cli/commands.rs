@@ -80,7 +80,7 @@ async fn announce_setup(app: &Application, tls: bool) -> Result<(), Failure> {
     if let Some(token) = identity::setup::issue_token(store.as_ref()).await? {
         let url = identity::setup::url(app.local_addr(), tls, &token);
         eprintln!(
-            "AuditPulse is not set up yet. Open this one-time URL within the hour to create the first administrator:\n  {}",
+            "AuditPulse is not set up yet: open {} within the hour to create the first administrator",
             url.expose()
         );
     }

@@ -1,84 +1,35 @@
-//! Helpers of the account-management tests (users, API keys, isolation, CLI): real tenants, real
-//! users with stored passwords, real logins, and requests with any method.
+//! Helpers of the account-management tests (users, API keys, isolation, CLI) on top of
+//! `TestApp`'s: a tenant with a logged-in admin, requests with any method and body, polling.
 
 use std::time::{Duration, Instant};
 
 use auditpulse::auth::Role;
 use auditpulse::domain::TenantId;
-use auditpulse::identity::users::{create_user, UserDraft};
-use auditpulse::secret::SecretString;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{Backend, TestApp, SYSADMIN};
+use crate::helpers::{TestApp, PASSWORD};
 
-/// Meets the password policy.
-pub const PASSWORD: &str = "correct horse battery staple";
-
-/// An app whose login route is not limited per IP: these tests log in many times from one address.
-pub async fn spawn(backend: Backend) -> TestApp {
-    TestApp::spawn_with(
-        backend,
-        &[(auditpulse::config::vars::RATE_LIMIT_AUTH_IP, "off")],
-    )
-    .await
-}
-
-/// Creates a tenant through the API as the system administrator; its id.
-pub async fn tenant(app: &TestApp, slug: &str) -> TenantId {
-    let response = app
-        .post_json_as(
-            SYSADMIN,
-            "/api/v1/tenants",
-            &json!({"name": slug, "slug": slug}),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["id"].as_str().unwrap().parse().unwrap()
-}
-
-/// Stores a user with `PASSWORD` directly (the first administrator of a tenant has to come from
-/// somewhere); its id.
+/// A stored user of `tenant` with `role` and the password `PASSWORD`; their id.
 pub async fn user(app: &TestApp, tenant: TenantId, email: &str, role: Role) -> String {
-    let draft = UserDraft {
-        email: email.into(),
-        password: SecretString::new(PASSWORD.into()),
-        display_name: None,
-        tenant: Some(tenant),
-        role: Some(role),
-        system_admin: false,
-    };
-    create_user(app.state.store.as_ref(), &app.state.passwords, draft)
+    app.create_user(Some(tenant), email, PASSWORD, Some(role), false)
         .await
-        .unwrap()
         .id
         .to_string()
 }
 
+/// Logs in with any password; the response, whatever it is.
 pub async fn login_with(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
+    app.login_with(&json!({"email": email, "password": password}))
         .await
-        .unwrap()
 }
 
-/// An access token of a fresh session of `email` (password `PASSWORD`).
-pub async fn token(app: &TestApp, email: &str) -> String {
-    let response = login_with(app, email, PASSWORD).await;
-    assert_eq!(response.status(), 200, "login of {email}");
-    let body: Value = response.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
-/// A new tenant with one administrator: (tenant, the admin's user id, the admin's token).
+/// A new tenant with one logged-in administrator: (tenant, the admin's user id, their token).
 pub async fn tenant_with_admin(app: &TestApp, slug: &str) -> (TenantId, String, String) {
-    let tenant = tenant(app, slug).await;
+    let tenant = app.create_tenant(slug).await;
     let email = format!("admin@{slug}.example");
     let id = user(app, tenant, &email, Role::Admin).await;
-    (tenant, id, token(app, &email).await)
+    (tenant, id, app.login(&email, PASSWORD).await.access_token)
 }
 
 pub async fn send(

@@ -10,10 +10,8 @@ use auditpulse::identity::api_keys::authenticate;
 use auditpulse::identity::NewApiKey;
 use serde_json::{json, Value};
 
-use crate::accounts::{
-    audited, audited_at_least, delete, json_of, post, spawn, tenant_with_admin, token, user,
-};
-use crate::helpers::{error_of, Backend, TestApp};
+use crate::accounts::{audited, audited_at_least, delete, json_of, post, tenant_with_admin, user};
+use crate::helpers::{error_of, Backend, TestApp, PASSWORD};
 
 async fn create_key(app: &TestApp, admin: &str, scopes: &[&str]) -> Value {
     let body = json!({"name": "ci", "scopes": scopes});
@@ -40,7 +38,7 @@ async fn stored_key(app: &TestApp, tenant: TenantId, expires_in: chrono::Duratio
 }
 
 async fn admins_create_list_and_revoke_keys(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (_, admin_id, admin) = tenant_with_admin(&app, "acme").await;
     let body = json!({"name": " nightly export ", "scopes": ["audit:read", "read"],
         "expires_at": "2999-01-01T00:00:00Z"});
@@ -87,7 +85,7 @@ async fn admins_create_list_and_revoke_keys(backend: Backend) {
 }
 
 async fn new_keys_are_checked_field_by_field(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (_, _, admin) = tenant_with_admin(&app, "acme").await;
     let bad = json!({"name": "", "scopes": ["read", "users:write"], "expires_at": "2001-01-01T00:00:00Z"});
     let error = error_of(post(&app, &admin, "/api/v1/api-keys", bad).await).await;
@@ -105,7 +103,7 @@ async fn new_keys_are_checked_field_by_field(backend: Backend) {
 }
 
 async fn keys_hold_their_scopes_and_nothing_more(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
     let (_, _, other_admin) = tenant_with_admin(&app, "globex").await;
     // Something of each tenant in the audit trail.
@@ -146,7 +144,7 @@ async fn keys_hold_their_scopes_and_nothing_more(backend: Backend) {
 }
 
 async fn tampered_expired_and_malformed_keys_are_refused(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
     let key = create_key(&app, &admin, &["audit:read"]).await["key"]
         .as_str()
@@ -186,7 +184,7 @@ async fn tampered_expired_and_malformed_keys_are_refused(backend: Backend) {
 }
 
 async fn authenticate_gives_a_key_principal_and_records_use_once_a_minute(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
     let created = create_key(&app, &admin, &["read", "ingest:write"]).await;
     let key = created["key"].as_str().unwrap();
@@ -216,10 +214,13 @@ async fn authenticate_gives_a_key_principal_and_records_use_once_a_minute(backen
 }
 
 async fn only_admins_create_keys_and_never_beyond_their_own_permissions(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
     user(&app, tenant, "auditor@acme.example", Role::Auditor).await;
-    let auditor = token(&app, "auditor@acme.example").await;
+    let auditor = app
+        .login("auditor@acme.example", PASSWORD)
+        .await
+        .access_token;
     // An auditor holds audit:read but may not create keys at all.
     let key = json!({"name": "mine", "scopes": ["audit:read"]});
     assert_eq!(

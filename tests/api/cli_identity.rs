@@ -6,8 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::accounts::{json_of, login_with, spawn, PASSWORD};
-use crate::helpers::{Backend, TestApp, MASTER_KEY, SYSADMIN};
+use crate::accounts::{json_of, login_with};
+use crate::helpers::{Backend, TestApp, MASTER_KEY, PASSWORD, SYSADMIN};
 
 /// Runs the binary on the app's database, `stdin` piped in.
 fn run(app: &TestApp, args: &[&str], stdin: &str) -> Output {
@@ -43,7 +43,7 @@ fn errors(out: &Output) -> Vec<String> {
 }
 
 async fn tenant_and_user_created_on_the_command_line_can_log_in(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let out = run(&app, &["tenant", "create", "Acme Corp"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -89,7 +89,7 @@ async fn tenant_and_user_created_on_the_command_line_can_log_in(backend: Backend
 }
 
 async fn system_administrators_are_made_with_or_without_a_tenant(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let out = run(&app, &["tenant", "create", "Acme", "--slug", "acme"], "");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let global = [
@@ -134,7 +134,7 @@ async fn system_administrators_are_made_with_or_without_a_tenant(backend: Backen
 }
 
 async fn bad_input_is_one_line_and_a_failing_exit_code(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     run(&app, &["tenant", "create", "Acme", "--slug", "acme"], "");
     let create = [
         "user",

@@ -6,15 +6,15 @@ use auditpulse::auth::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::accounts::{json_of, post, send, spawn, tenant_with_admin, token, user};
-use crate::helpers::{error_of, Backend};
+use crate::accounts::{json_of, post, send, tenant_with_admin, user};
+use crate::helpers::{error_of, Backend, TestApp, PASSWORD};
 
 async fn an_admin_of_one_tenant_reaches_nothing_of_another(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (_, a_admin_id, a_admin) = tenant_with_admin(&app, "acme").await;
     let (b_tenant, b_admin_id, b_admin) = tenant_with_admin(&app, "globex").await;
     let b_user = user(&app, b_tenant, "jo@globex.example", Role::Viewer).await;
-    let b_token = token(&app, "jo@globex.example").await;
+    let b_token = app.login("jo@globex.example", PASSWORD).await.access_token;
     let b_sessions = json_of(
         app.get_as(&b_admin, &format!("/api/v1/users/{b_user}/sessions"))
             .await,
@@ -123,11 +123,11 @@ async fn an_admin_of_one_tenant_reaches_nothing_of_another(backend: Backend) {
 }
 
 async fn settings_and_new_users_stay_in_the_callers_tenant(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (a_tenant, _, a_admin) = tenant_with_admin(&app, "acme").await;
     let (b_tenant, _, b_admin) = tenant_with_admin(&app, "globex").await;
     // A tenant id in the body is not a way to reach another tenant: it is refused.
-    let smuggled = json!({"email": "x@acme.example", "password": crate::accounts::PASSWORD,
+    let smuggled = json!({"email": "x@acme.example", "password": PASSWORD,
         "role": "viewer", "tenant_id": b_tenant.to_string()});
     let response = post(&app, &a_admin, "/api/v1/users", smuggled).await;
     assert_eq!(error_of(response).await["fields"][0]["field"], "tenant_id");
@@ -136,7 +136,7 @@ async fn settings_and_new_users_stay_in_the_callers_tenant(backend: Backend) {
             &app,
             &a_admin,
             "/api/v1/users",
-            json!({"email": "x@acme.example", "password": crate::accounts::PASSWORD, "role": "viewer"}),
+            json!({"email": "x@acme.example", "password": PASSWORD, "role": "viewer"}),
         )
         .await,
         201,

@@ -16,15 +16,23 @@ mod health;
 mod identity_store;
 mod input;
 mod key_rotation;
+mod lockout;
+mod login;
 mod metrics;
 mod monitor;
 mod openapi;
+mod password;
 mod ratelimit;
+mod refresh;
+mod sessions;
+mod setup;
 mod shutdown;
 mod storage;
 mod tenants;
 mod timeouts;
 mod tls;
+mod tokens;
+mod totp;
 
 // Account management (id-manage): users, API keys, tenant isolation, the identity CLI.
 mod accounts;

@@ -6,13 +6,12 @@ use auditpulse::auth::Role;
 use serde_json::{json, Value};
 
 use crate::accounts::{
-    audited, delete, eventually, json_of, login_with, patch, post, spawn, tenant_with_admin, token,
-    user, PASSWORD,
+    audited, delete, eventually, json_of, login_with, patch, post, tenant_with_admin, user,
 };
-use crate::helpers::{error_of, Backend, ADMIN, SYSADMIN};
+use crate::helpers::{error_of, Backend, TestApp, ADMIN, PASSWORD, SYSADMIN};
 
 async fn tenant_admins_create_list_change_and_delete_users(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, admin_id, admin) = tenant_with_admin(&app, "acme").await;
     let body = json!({"email": "Jo@Acme.example", "password": PASSWORD, "role": "viewer",
         "display_name": "Jo"});
@@ -87,7 +86,7 @@ async fn tenant_admins_create_list_change_and_delete_users(backend: Backend) {
 }
 
 async fn new_users_are_checked_field_by_field(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (_, _, admin) = tenant_with_admin(&app, "acme").await;
     let weak = json!({"email": "jo@acme.example", "password": "qwerty123456", "role": "viewer"});
     let error = error_of(post(&app, &admin, "/api/v1/users", weak).await).await;
@@ -131,12 +130,18 @@ async fn new_users_are_checked_field_by_field(backend: Backend) {
 }
 
 async fn viewers_and_auditors_cannot_manage_accounts(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, _) = tenant_with_admin(&app, "acme").await;
     let viewer_id = user(&app, tenant, "viewer@acme.example", Role::Viewer).await;
     user(&app, tenant, "auditor@acme.example", Role::Auditor).await;
-    let viewer = token(&app, "viewer@acme.example").await;
-    let auditor = token(&app, "auditor@acme.example").await;
+    let viewer = app
+        .login("viewer@acme.example", PASSWORD)
+        .await
+        .access_token;
+    let auditor = app
+        .login("auditor@acme.example", PASSWORD)
+        .await
+        .access_token;
     let own = format!("/api/v1/users/{viewer_id}");
     assert_eq!(
         patch(&app, &viewer, &own, json!({"role": "admin"}))
@@ -172,7 +177,7 @@ async fn viewers_and_auditors_cannot_manage_accounts(backend: Backend) {
 }
 
 async fn admins_cannot_change_their_own_access_or_delete_themselves(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (_, admin_id, admin) = tenant_with_admin(&app, "acme").await;
     let own = format!("/api/v1/users/{admin_id}");
     for change in [
@@ -203,10 +208,10 @@ async fn admins_cannot_change_their_own_access_or_delete_themselves(backend: Bac
 }
 
 async fn deactivating_a_user_ends_their_sessions_and_refuses_their_login(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
     let id = user(&app, tenant, "jo@acme.example", Role::Auditor).await;
-    let jo = token(&app, "jo@acme.example").await;
+    let jo = app.login("jo@acme.example", PASSWORD).await.access_token;
     assert_eq!(app.get_as(&jo, "/api/v1/me").await.status(), 200);
     let path = format!("/api/v1/users/{id}");
     let off = json_of(
@@ -240,7 +245,7 @@ async fn deactivating_a_user_ends_their_sessions_and_refuses_their_login(backend
 }
 
 async fn raising_a_user_to_admin_raises_a_privilege_escalation_alert(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, admin_id, admin) = tenant_with_admin(&app, "acme").await;
     let id = user(&app, tenant, "jo@acme.example", Role::Viewer).await;
     let path = format!("/api/v1/users/{id}");
@@ -283,12 +288,12 @@ async fn raising_a_user_to_admin_raises_a_privilege_escalation_alert(backend: Ba
         json!({"from": "viewer", "to": "admin"})
     );
     // The new role applies to the user's next request.
-    let jo = token(&app, "jo@acme.example").await;
+    let jo = app.login("jo@acme.example", PASSWORD).await.access_token;
     assert_eq!(app.get_as(&jo, "/api/v1/users").await.status(), 200);
 }
 
 async fn unlocking_a_user_clears_their_lockout(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
     let id = user(&app, tenant, "jo@acme.example", Role::Viewer).await;
     for _ in 0..5 {
@@ -310,11 +315,11 @@ async fn unlocking_a_user_clears_their_lockout(backend: Backend) {
 }
 
 async fn admins_list_and_end_their_users_sessions(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
     let id = user(&app, tenant, "jo@acme.example", Role::Viewer).await;
-    let first = token(&app, "jo@acme.example").await;
-    let second = token(&app, "jo@acme.example").await;
+    let first = app.login("jo@acme.example", PASSWORD).await.access_token;
+    let second = app.login("jo@acme.example", PASSWORD).await.access_token;
     let path = format!("/api/v1/users/{id}/sessions");
     let sessions = json_of(app.get_as(&admin, &path).await, 200).await;
     let items = sessions["items"].as_array().unwrap();
@@ -349,7 +354,7 @@ async fn admins_list_and_end_their_users_sessions(backend: Backend) {
 }
 
 async fn me_describes_the_logged_in_user(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, admin_id, admin) = tenant_with_admin(&app, "acme").await;
     let me = json_of(app.get_as(&admin, "/api/v1/me").await, 200).await;
     assert_eq!(
@@ -364,10 +369,10 @@ async fn me_describes_the_logged_in_user(backend: Backend) {
 }
 
 async fn tenant_settings_round_trip(backend: Backend) {
-    let app = spawn(backend).await;
+    let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
     user(&app, tenant, "jo@acme.example", Role::Viewer).await;
-    let jo = token(&app, "jo@acme.example").await;
+    let jo = app.login("jo@acme.example", PASSWORD).await.access_token;
     let settings = json_of(app.get_as(&jo, "/api/v1/settings").await, 200).await;
     assert_eq!(settings, json!({"require_totp": false}));
     let response = patch(
