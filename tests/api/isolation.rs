@@ -46,6 +46,12 @@ async fn an_admin_of_one_tenant_reaches_nothing_of_another(backend: Backend) {
     assert_eq!(ids, vec![a_admin_id.as_str()]);
     let keys = json_of(app.get_as(&a_admin, "/api/v1/api-keys").await, 200).await;
     assert_eq!(keys["items"], json!([]));
+    // Nor the global system administrators, who belong to no tenant.
+    let ops = app
+        .create_user(None, "ops@example.com", PASSWORD, None, true)
+        .await;
+    let ops_path = format!("/api/v1/users/{}", ops.id);
+    assert_eq!(app.get_as(&a_admin, &ops_path).await.status(), 404);
 
     // Every endpoint naming one of B's things answers as if it did not exist.
     let user_path = format!("/api/v1/users/{b_user}");
@@ -71,6 +77,12 @@ async fn an_admin_of_one_tenant_reaches_nothing_of_another(backend: Backend) {
         ),
         (Method::GET, format!("/api/v1/users/{b_admin_id}"), None),
         (Method::DELETE, format!("/api/v1/api-keys/{b_key_id}"), None),
+        (
+            Method::PATCH,
+            ops_path.clone(),
+            Some(json!({"active": false})),
+        ),
+        (Method::DELETE, ops_path.clone(), None),
     ];
     let missing = json_of(
         app.get_as(

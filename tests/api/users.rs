@@ -207,6 +207,55 @@ async fn admins_cannot_change_their_own_access_or_delete_themselves(backend: Bac
     assert_eq!(renamed["role"], "admin");
 }
 
+async fn only_system_administrators_change_a_system_administrators_account(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
+    let root = app
+        .create_user(
+            Some(tenant),
+            "root@acme.example",
+            PASSWORD,
+            Some(Role::Admin),
+            true,
+        )
+        .await;
+    let path = format!("/api/v1/users/{}", root.id);
+    let shown = json_of(app.get_as(&admin, &path).await, 200).await;
+    assert_eq!(shown["system_admin"], true);
+    for change in [
+        json!({"role": "viewer"}),
+        json!({"active": false}),
+        json!({"display_name": "x"}),
+    ] {
+        assert_eq!(patch(&app, &admin, &path, change).await.status(), 403);
+    }
+    assert_eq!(delete(&app, &admin, &path).await.status(), 403);
+    let session = app.login("root@acme.example", PASSWORD).await;
+    let sessions = json_of(app.get_as(&admin, &format!("{path}/sessions")).await, 200).await;
+    let sid = sessions["items"][0]["id"].as_str().unwrap();
+    let end = format!("{path}/sessions/{sid}");
+    assert_eq!(delete(&app, &admin, &end).await.status(), 403);
+    assert_eq!(
+        app.get_as(&session.access_token, "/api/v1/me")
+            .await
+            .status(),
+        200
+    );
+    // Another system administrator may.
+    let both = json_of(
+        patch(
+            &app,
+            &session.access_token,
+            &format!("/api/v1/users/{}", shown["id"].as_str().unwrap()),
+            json!({"display_name": "Root"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(both["display_name"], "Root", "their own name, at least");
+}
+
 async fn deactivating_a_user_ends_their_sessions_and_refuses_their_login(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[]).await;
     let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
@@ -427,6 +476,7 @@ crate::on_both_backends!(
     new_users_are_checked_field_by_field,
     viewers_and_auditors_cannot_manage_accounts,
     admins_cannot_change_their_own_access_or_delete_themselves,
+    only_system_administrators_change_a_system_administrators_account,
     deactivating_a_user_ends_their_sessions_and_refuses_their_login,
     raising_a_user_to_admin_raises_a_privilege_escalation_alert,
     unlocking_a_user_clears_their_lockout,
