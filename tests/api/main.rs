@@ -39,4 +39,5 @@ mod accounts;
 mod api_keys;
 mod cli_identity;
 mod isolation;
+mod me_settings;
 mod users;

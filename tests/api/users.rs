@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::accounts::{
     audited, delete, eventually, json_of, login_with, patch, post, tenant_with_admin, user,
 };
-use crate::helpers::{error_of, Backend, TestApp, ADMIN, PASSWORD, SYSADMIN};
+use crate::helpers::{error_of, Backend, TestApp, PASSWORD};
 
 async fn tenant_admins_create_list_change_and_delete_users(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[]).await;
@@ -402,75 +402,6 @@ async fn admins_list_and_end_their_users_sessions(backend: Backend) {
     );
 }
 
-async fn me_describes_the_logged_in_user(backend: Backend) {
-    let app = TestApp::spawn_with(backend, &[]).await;
-    let (tenant, admin_id, admin) = tenant_with_admin(&app, "acme").await;
-    let me = json_of(app.get_as(&admin, "/api/v1/me").await, 200).await;
-    assert_eq!(
-        me,
-        json!({"id": admin_id, "email": "admin@acme.example", "display_name": null,
-            "tenant_id": tenant.to_string(), "role": "admin", "system_admin": false,
-            "totp_enabled": false})
-    );
-    // A fixed test token has no stored account behind it.
-    assert_eq!(app.get_as(ADMIN, "/api/v1/me").await.status(), 404);
-    assert_eq!(app.get("/api/v1/me").await.status(), 401);
-}
-
-async fn tenant_settings_round_trip(backend: Backend) {
-    let app = TestApp::spawn_with(backend, &[]).await;
-    let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
-    user(&app, tenant, "jo@acme.example", Role::Viewer).await;
-    let jo = app.login("jo@acme.example", PASSWORD).await.access_token;
-    let settings = json_of(app.get_as(&jo, "/api/v1/settings").await, 200).await;
-    assert_eq!(settings, json!({"require_totp": false}));
-    let response = patch(
-        &app,
-        &admin,
-        "/api/v1/settings",
-        json!({"require_totp": "yes"}),
-    )
-    .await;
-    assert_eq!(
-        error_of(response).await["fields"][0]["field"],
-        "require_totp"
-    );
-    let on = json_of(
-        patch(
-            &app,
-            &admin,
-            "/api/v1/settings",
-            json!({"require_totp": true}),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(on, json!({"require_totp": true}));
-    assert!(app.state.store.tenant_requires_totp(tenant).await.unwrap());
-    // From now on the tenant's users must enrol before anything else answers.
-    let gated = eventually(Duration::from_millis(1100), || async {
-        let response = app.get_as(&jo, "/api/v1/settings").await;
-        response.status() == 403 && error_of(response).await["code"] == "mfa_enrollment_required"
-    })
-    .await;
-    assert!(gated);
-    let updates = audited(&app, SYSADMIN, "settings.update").await;
-    assert_eq!(updates[0]["details"], json!({"require_totp": true}));
-    assert_eq!(updates[0]["tenant_id"], tenant.to_string());
-    // And off again.
-    app.state
-        .store
-        .set_tenant_requires_totp(tenant, false)
-        .await
-        .unwrap();
-    let open = eventually(Duration::from_millis(1100), || async {
-        app.get_as(&jo, "/api/v1/settings").await.status() == 200
-    })
-    .await;
-    assert!(open);
-}
-
 crate::on_both_backends!(
     tenant_admins_create_list_change_and_delete_users,
     new_users_are_checked_field_by_field,
@@ -481,6 +412,4 @@ crate::on_both_backends!(
     raising_a_user_to_admin_raises_a_privilege_escalation_alert,
     unlocking_a_user_clears_their_lockout,
     admins_list_and_end_their_users_sessions,
-    me_describes_the_logged_in_user,
-    tenant_settings_round_trip,
 );

@@ -16,7 +16,7 @@ use serde_json::json;
 use super::create::{create_user, UserDraft};
 use super::model::{parse_role, role_name, CreateUser, UpdateUser, UserPage};
 use crate::auth::{Permission, Principal};
-use crate::domain::{time, UserId};
+use crate::domain::{time, TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::admin::{emit, is_self, own_tenant, path_id};
@@ -142,35 +142,13 @@ pub async fn update(
         .update_user(scope, before.id, &body.to_patch())
         .await?
         .ok_or(Error::NotFound)?;
-    let user = after.id.to_string();
     // Sessions read the user afresh on their next request: a new role or a deactivation applies
     // at once, not after the session cache's second.
     crate::identity::user_changed(&state, after.id);
-    if before.role != after.role {
-        let kind = SecurityEventKind::RoleChanged {
-            user: user.clone(),
-            tenant: Some(tenant),
-            from: before.role.map(|r| role_name(r).to_owned()),
-            to: after.role.map_or("none", role_name).to_owned(),
-        };
-        emit(&state, &principal, ip, kind);
-    }
     if before.active && !after.active {
         end_all_sessions(&state, &principal, ip, scope, &after, "user_deactivated").await?;
     }
-    let details = json!({
-        "role": body.role.as_ref().map(|_| json!({"from": before.role.map(role_name), "to": after.role.map(role_name)})),
-        "active": body.active,
-        "display_name_changed": body.display_name.is_some(),
-    });
-    state.admin_action(
-        &principal,
-        ip,
-        "user.update",
-        Some(("user", user)),
-        Some(tenant),
-        details,
-    );
+    report_update(&state, &principal, ip, tenant, &body, &before, &after);
     Ok(Json(after))
 }
 
@@ -211,6 +189,43 @@ pub async fn delete(
         details,
     );
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Audits a change: `user.update` always, `user.role_changed` (which the monitor judges for
+/// privilege escalation) when the role moved.
+fn report_update(
+    state: &AppState,
+    principal: &Principal,
+    ip: ClientIp,
+    tenant: TenantId,
+    body: &UpdateUser,
+    before: &User,
+    after: &User,
+) {
+    let user = after.id.to_string();
+    if before.role != after.role {
+        let kind = SecurityEventKind::RoleChanged {
+            user: user.clone(),
+            tenant: Some(tenant),
+            from: before.role.map(|r| role_name(r).to_owned()),
+            to: after.role.map_or("none", role_name).to_owned(),
+        };
+        emit(state, principal, ip, kind);
+    }
+    let role = json!({"from": before.role.map(role_name), "to": after.role.map(role_name)});
+    let details = json!({
+        "role": body.role.as_ref().map(|_| role),
+        "active": body.active,
+        "display_name_changed": body.display_name.is_some(),
+    });
+    state.admin_action(
+        principal,
+        ip,
+        "user.update",
+        Some(("user", user)),
+        Some(tenant),
+        details,
+    );
 }
 
 /// The user `id` names in `scope`; 404 when malformed, missing or another tenant's.
