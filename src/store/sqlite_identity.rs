@@ -528,7 +528,7 @@ impl IdentityStore for SqliteStore {
         for hash in recovery_hashes {
             sqlx::query(
                 "INSERT INTO recovery_codes (user_id, tenant_id, code_hash, used_at) \
-                 VALUES (?, ?, ?, NULL)",
+                 VALUES (?, ?, ?, NULL) ON CONFLICT DO NOTHING",
             )
             .bind(&user)
             .bind(&user_tenant)

@@ -1112,3 +1112,136 @@ crate::on_both_backends!(
     an_expired_setup_token_changes_nothing,
     deleting_a_tenant_deletes_its_users_sessions_and_keys,
 );
+
+/// What `SELECT count(*) FROM users` shows the application role with `auditpulse.tenant` as given
+/// (`None`: never set on this connection).
+async fn users_visible(url: &str, setting: Option<&str>) -> i64 {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    if let Some(setting) = setting {
+        sqlx::query("SELECT set_config('auditpulse.tenant', $1, false)")
+            .bind(setting)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set AUDITPULSE_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn row_level_security_shows_the_application_role_only_its_tenant() {
+    use sqlx::Connection;
+    let (db, store) = migrated(Backend::Postgres).await;
+    let (a, b) = (tenant(&store, "a").await, tenant(&store, "b").await);
+    user_in(&store, Some(a), "a1@a.example").await;
+    user_in(&store, Some(a), "a2@a.example").await;
+    user_in(&store, Some(b), "b1@b.example").await;
+    user_in(&store, None, "root@example.com").await;
+
+    let mut app = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let (user, bypasses): (String, bool) = sqlx::query_as(
+        "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&mut app)
+    .await
+    .unwrap();
+    assert_eq!(user, crate::helpers::PG_APP_ROLE);
+    assert!(
+        !bypasses,
+        "the test role must not bypass row-level security"
+    );
+    assert!(!store.bypasses_row_security().await.unwrap());
+
+    // No WHERE clause: the policy alone decides.
+    assert_eq!(users_visible(&db.url, Some(&a.to_string())).await, 2);
+    assert_eq!(users_visible(&db.url, Some(&b.to_string())).await, 1);
+    assert_eq!(users_visible(&db.url, None).await, 0, "unset: no rows");
+    assert_eq!(users_visible(&db.url, Some("")).await, 0);
+    assert_eq!(users_visible(&db.url, Some("*")).await, 4);
+
+    sqlx::query("SELECT set_config('auditpulse.tenant', $1, false)")
+        .bind(a.to_string())
+        .execute(&mut app)
+        .await
+        .unwrap();
+    let foreign = sqlx::query(
+        "INSERT INTO users (id, tenant_id, email, email_key, role, system_admin, active, \
+         password_hash, created_at) \
+         VALUES ($1, $2, 'x@b.example', 'x@b.example', 'viewer', FALSE, TRUE, 'h', now())",
+    )
+    .bind(UserId::new().as_uuid())
+    .bind(b.as_uuid())
+    .execute(&mut app)
+    .await
+    .unwrap_err();
+    assert!(
+        foreign.to_string().contains("row-level security"),
+        "{foreign}"
+    );
+    let moved = sqlx::query("UPDATE users SET tenant_id = $1")
+        .bind(b.as_uuid())
+        .execute(&mut app)
+        .await
+        .unwrap_err();
+    assert!(moved.to_string().contains("row-level security"), "{moved}");
+    let deleted = sqlx::query("DELETE FROM users")
+        .execute(&mut app)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(deleted, 2, "only tenant A's rows are reachable");
+    assert_eq!(users_visible(&db.url, Some("*")).await, 2);
+
+    // The administrator (a superuser) bypasses it: exactly what production refuses.
+    let admin = auditpulse::store::connect(
+        &auditpulse::config::DatabaseUrl::parse(&db.pg_admin_url().unwrap()).unwrap(),
+        1,
+    )
+    .await
+    .unwrap();
+    assert!(admin.bypasses_row_security().await.unwrap());
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "set AUDITPULSE_TEST_POSTGRES_URL to run on PostgreSQL"
+)]
+async fn production_refuses_a_role_that_bypasses_row_level_security() {
+    use auditpulse::config::vars;
+    let db = crate::helpers::TestDb::new(Backend::Postgres).await;
+    let admin_url = db.pg_admin_url().unwrap();
+    let production = [
+        (vars::ENV, "production"),
+        (vars::TRUSTED_PROXIES, "127.0.0.1/32"),
+        (vars::DATABASE_URL, admin_url.as_str()),
+    ];
+    let config = crate::helpers::test_config(&db, &production);
+    let error = auditpulse::Application::build(config)
+        .await
+        .err()
+        .expect("production refuses a superuser");
+    let message = error.to_string();
+    assert!(
+        message.contains("superuser or has BYPASSRLS")
+            && message.contains("connect as an ordinary role"),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "one line: {message}");
+
+    // The application role passes in production (and migrates, owning the schema); as the
+    // superuser, development starts with a warning.
+    let config = crate::helpers::test_config(&db, &production[..2]);
+    drop(auditpulse::Application::build(config).await.unwrap());
+    let development = [(vars::DATABASE_URL, admin_url.as_str())];
+    auditpulse::Application::build(crate::helpers::test_config(&db, &development))
+        .await
+        .unwrap();
+}
