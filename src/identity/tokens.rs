@@ -116,3 +116,83 @@ pub fn issue(
         expires_in: ttl,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::UserId;
+
+    const K1: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const K2: &str = "k2:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=";
+
+    fn tokens(keys: &str) -> AccessTokens {
+        AccessTokens::new(&MasterKeys::parse(keys).unwrap()).unwrap()
+    }
+
+    fn user() -> User {
+        User {
+            id: UserId::new(),
+            email: "a@example.com".into(),
+            display_name: None,
+            tenant_id: None,
+            role: None,
+            system_admin: true,
+            active: true,
+            totp_enabled: false,
+            created_at: crate::domain::time::now(),
+            last_login_at: None,
+        }
+    }
+
+    fn now() -> u64 {
+        jsonwebtoken::get_current_timestamp()
+    }
+
+    #[test]
+    fn tokens_name_their_master_key_and_verify_after_a_rotation() {
+        let before = tokens(K1);
+        let token = before.sign(&user(), SessionId::new(), now(), 60).unwrap();
+        assert_eq!(jwt::key_id(&token).as_deref(), Some("k1"));
+        assert_eq!(before.verify(&token).unwrap().role, "system_admin");
+        let rotated = tokens(&format!("{K2},{K1}"));
+        assert!(
+            rotated.verify(&token).is_ok(),
+            "the old key is still configured"
+        );
+        let fresh = rotated.sign(&user(), SessionId::new(), now(), 60).unwrap();
+        assert_eq!(jwt::key_id(&fresh).as_deref(), Some("k2"));
+        assert!(
+            matches!(tokens(K2).verify(&token), Err(Error::Unauthenticated)),
+            "k1 removed: its tokens are refused"
+        );
+        assert!(matches!(before.verify(&fresh), Err(Error::Unauthenticated)));
+    }
+
+    #[test]
+    fn access_tokens_never_outlive_their_session_and_keys_never_print() {
+        let t = tokens(K1);
+        let now = crate::domain::time::now();
+        let ttl = std::time::Duration::from_secs(1800);
+        let body = issue(
+            &t,
+            &user(),
+            SessionId::new(),
+            now + chrono::Duration::seconds(90),
+            now,
+            ttl,
+        )
+        .unwrap();
+        assert_eq!(body.expires_in, 90);
+        let body = issue(
+            &t,
+            &user(),
+            SessionId::new(),
+            now + chrono::Duration::days(7),
+            now,
+            ttl,
+        )
+        .unwrap();
+        assert_eq!(body.expires_in, 1800);
+        assert_eq!(format!("{t:?}"), r#"AccessTokens { kids: ["k1"] }"#);
+    }
+}

@@ -99,6 +99,8 @@ async fn unknown_emails_and_wrong_passwords_are_indistinguishable(backend: Backe
                 .login_with(&json!({"email": email, "password": "not the password at all"}))
                 .await;
             let elapsed = started.elapsed();
+            // Keep measuring without locking the e-mail.
+            app.state.store.clear_login_throttle(email).await.unwrap();
             let status = response.status().as_u16();
             let www = response.headers().get("www-authenticate").cloned();
             let error = error_of(response).await;
@@ -111,9 +113,6 @@ async fn unknown_emails_and_wrong_passwords_are_indistinguishable(backend: Backe
             )
         }
     };
-    // Warm up both paths once, then compare.
-    attempt("jane@example.com").await;
-    attempt("nobody@example.com").await;
     let known = attempt("jane@example.com").await;
     let unknown = attempt("nobody@example.com").await;
     assert_eq!(known.0, 401);
@@ -123,12 +122,16 @@ async fn unknown_emails_and_wrong_passwords_are_indistinguishable(backend: Backe
         (&unknown.0, &unknown.1, &unknown.2, &unknown.3),
         "same status, code, message and headers"
     );
-    // Both run Argon2: the unknown e-mail must not answer markedly faster.
+    // Both run Argon2: the unknown e-mail must not answer markedly faster. The fastest of a few
+    // interleaved tries is the least disturbed by whatever else the machine is doing.
+    let (mut fastest_known, mut fastest_unknown) = (known.4, unknown.4);
+    for _ in 0..4 {
+        fastest_known = fastest_known.min(attempt("jane@example.com").await.4);
+        fastest_unknown = fastest_unknown.min(attempt("nobody@example.com").await.4);
+    }
     assert!(
-        unknown.4 * 2 >= known.4,
-        "unknown e-mail answered in {:?}, known in {:?}",
-        unknown.4,
-        known.4
+        fastest_unknown * 2 >= fastest_known,
+        "unknown e-mail answered in {fastest_unknown:?}, known in {fastest_known:?}"
     );
     let events = app.events.0.lock().unwrap().clone();
     let accounts: Vec<String> = events
