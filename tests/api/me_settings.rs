@@ -55,7 +55,7 @@ async fn tenant_settings_round_trip(backend: Backend) {
     assert_eq!(on, json!({"require_totp": true}));
     assert!(app.state.store.tenant_requires_totp(tenant).await.unwrap());
     // From now on the tenant's users must enrol before anything else answers.
-    let gated = eventually(Duration::from_millis(1100), || async {
+    let gated = eventually(Duration::from_secs(3), || async {
         let response = app.get_as(&jo, "/api/v1/settings").await;
         response.status() == 403 && error_of(response).await["code"] == "mfa_enrollment_required"
     })
@@ -70,7 +70,7 @@ async fn tenant_settings_round_trip(backend: Backend) {
         .set_tenant_requires_totp(tenant, false)
         .await
         .unwrap();
-    let open = eventually(Duration::from_millis(1100), || async {
+    let open = eventually(Duration::from_secs(3), || async {
         app.get_as(&jo, "/api/v1/settings").await.status() == 200
     })
     .await;
