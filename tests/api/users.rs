@@ -339,6 +339,33 @@ async fn raising_a_user_to_admin_raises_a_privilege_escalation_alert(backend: Ba
     // The new role applies to the user's next request.
     let jo = app.login("jo@acme.example", PASSWORD).await.access_token;
     assert_eq!(app.get_as(&jo, "/api/v1/users").await.status(), 200);
+
+    // Creating an administrator is a grant too; creating a viewer is not.
+    for (email, role) in [("v@acme.example", "viewer"), ("a@acme.example", "admin")] {
+        let body = json!({"email": email, "password": PASSWORD, "role": role});
+        json_of(post(&app, &admin, "/api/v1/users", body).await, 201).await;
+    }
+    let escalations = |body: Value| -> Vec<Value> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "privilege_escalation")
+            .cloned()
+            .collect()
+    };
+    let two = eventually(Duration::from_secs(5), || async {
+        let body = json_of(app.get_as(&admin, "/api/v1/security/alerts").await, 200).await;
+        escalations(body).len() == 2
+    })
+    .await;
+    assert!(two, "one alert for the new admin");
+    let body = json_of(app.get_as(&admin, "/api/v1/security/alerts").await, 200).await;
+    let newest = &escalations(body)[0];
+    assert!(newest["evidence"]["from"].is_null(), "{newest}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let body = json_of(app.get_as(&admin, "/api/v1/security/alerts").await, 200).await;
+    assert_eq!(escalations(body).len(), 2, "none for the viewer");
 }
 
 async fn unlocking_a_user_clears_their_lockout(backend: Backend) {

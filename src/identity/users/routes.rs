@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::create::{create_user, UserDraft};
 use super::model::{parse_role, role_name, CreateUser, UpdateUser, UserPage};
-use crate::auth::{Permission, Principal};
+use crate::auth::{Permission, Principal, Role};
 use crate::domain::{time, TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
@@ -93,6 +93,16 @@ pub async fn create(
         Some(tenant),
         details,
     );
+    if role == Role::Admin {
+        // A new administrator is a grant of privilege like a promotion: the monitor sees it too.
+        let kind = SecurityEventKind::RoleChanged {
+            user: user.id.to_string(),
+            tenant: Some(tenant),
+            from: None,
+            to: role_name(role).to_owned(),
+        };
+        emit(&state, &principal, ip, kind);
+    }
     Ok((StatusCode::CREATED, Json(user)))
 }
 
