@@ -20,7 +20,9 @@ mod status;
 pub use cipher::{open, seal, DataKey};
 pub use format::{key_version, Header, OVERHEAD};
 pub use keyring::{Keyring, TenantKeyRecord};
-pub use registry::{EncryptedColumn, Field, ENCRYPTED_COLUMNS, TENANT_SECRET_VALUE};
+pub use registry::{
+    EncryptedColumn, Field, ENCRYPTED_COLUMNS, TENANT_SECRET_VALUE, USER_TOTP_SECRET,
+};
 pub use rotation::{Rotation, RotationReport};
 pub use secrets::TenantSecrets;
 pub use status::{ColumnUse, KeyStatus, MasterKeyUse};

@@ -47,8 +47,17 @@ pub const TENANT_SECRET_VALUE: EncryptedColumn = EncryptedColumn {
     row_id_column: "name",
 };
 
+/// Users' TOTP secrets, sealed with their tenant's data key (the reserved system tenant's for a
+/// global administrator).
+pub const USER_TOTP_SECRET: EncryptedColumn = EncryptedColumn {
+    table: "user_totp",
+    column: "secret_ciphertext",
+    tenant_column: "tenant_id",
+    row_id_column: "user_id",
+};
+
 /// Every encrypted column. Add new ones here.
-pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[&TENANT_SECRET_VALUE];
+pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[&TENANT_SECRET_VALUE, &USER_TOTP_SECRET];
 
 pub fn is_registered(column: &EncryptedColumn) -> bool {
     ENCRYPTED_COLUMNS.contains(&column)
@@ -82,6 +91,7 @@ mod tests {
             row_id_column: "id",
         };
         assert!(is_registered(&TENANT_SECRET_VALUE));
+        assert!(is_registered(&USER_TOTP_SECRET));
         assert!(!is_registered(&OTHER));
     }
 }

@@ -7,10 +7,20 @@ use crate::error::Error;
 
 /// Friendly messages for known constraints, by constraint name (PostgreSQL) or `table.column`
 /// (SQLite reports the columns, not the name).
-const CONFLICTS: &[(&[&str], &str)] = &[(
-    &["tenants_slug_key", "tenants.slug"],
-    "a tenant with this slug already exists",
-)];
+const CONFLICTS: &[(&[&str], &str)] = &[
+    (
+        &["tenants_slug_key", "tenants.slug"],
+        "a tenant with this slug already exists",
+    ),
+    (
+        &["users_email_key", "users.email_key"],
+        "a user with this e-mail already exists",
+    ),
+    (
+        &["api_keys_public_id_key", "api_keys.public_id"],
+        "an API key with this public id already exists",
+    ),
+];
 
 pub fn map_db_error(error: sqlx::Error) -> Error {
     let Some(db) = error.as_database_error() else {

@@ -181,3 +181,106 @@ pub trait IdentityStore: Send + Sync {
         user: &NewUser,
     ) -> Result<Option<(Tenant, User)>>;
 }
+
+// --- what both backends store the same way ------------------------------------------------------
+
+/// The text a role is stored as.
+pub(super) fn role_text(role: crate::auth::Role) -> &'static str {
+    use crate::auth::Role;
+    match role {
+        Role::Viewer => "viewer",
+        Role::Auditor => "auditor",
+        Role::Admin => "admin",
+    }
+}
+
+pub(super) fn role_from_text(text: &str) -> Result<crate::auth::Role> {
+    use crate::auth::Role;
+    match text {
+        "viewer" => Ok(Role::Viewer),
+        "auditor" => Ok(Role::Auditor),
+        "admin" => Ok(Role::Admin),
+        other => Err(anyhow::anyhow!("corrupt role {other:?}").into()),
+    }
+}
+
+/// API key scopes as stored: space-separated.
+pub(super) fn scopes_text(scopes: &[crate::auth::ApiScope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A scope this binary does not know (written by a newer one) grants nothing: it is skipped.
+pub(super) fn scopes_from_text(text: &str) -> Vec<crate::auth::ApiScope> {
+    text.split_whitespace()
+        .filter_map(|s| {
+            let scope = crate::auth::ApiScope::parse(s);
+            if scope.is_none() {
+                tracing::warn!(scope = s, "ignoring an unknown API key scope");
+            }
+            scope
+        })
+        .collect()
+}
+
+/// The tenant whose data key must seal a user's TOTP secret: theirs, or the reserved system
+/// tenant for a global administrator.
+pub(super) fn totp_key_tenant(user_tenant: Option<TenantId>) -> Result<TenantId> {
+    match user_tenant {
+        Some(tenant) => Ok(tenant),
+        None => crate::identity::SYSTEM_TENANT
+            .parse()
+            .map_err(|e| anyhow::anyhow!("SYSTEM_TENANT is not a uuid: {e}").into()),
+    }
+}
+
+/// A TOTP step as stored (a signed 64-bit column).
+pub(super) fn step_to_db(step: u64) -> Result<i64> {
+    i64::try_from(step).map_err(|_| anyhow::anyhow!("TOTP step {step} out of range").into())
+}
+
+pub(super) fn step_from_db(step: Option<i64>) -> Result<Option<u64>> {
+    step.map(|s| u64::try_from(s).map_err(|_| anyhow::anyhow!("corrupt TOTP step {s}").into()))
+        .transpose()
+}
+
+/// The user named in a scoped call is not there (or not in scope).
+pub(super) fn no_such_user() -> crate::error::Error {
+    crate::error::Error::NotFound
+}
+
+pub(super) fn totp_already_enabled() -> crate::error::Error {
+    crate::error::Error::Conflict(
+        "two-factor authentication is already enabled; disable it first".to_owned(),
+    )
+}
+
+/// Refuses a TOTP secret sealed with another tenant's key than the one this user's must use.
+pub(super) fn check_totp_key_tenant(
+    user_tenant: Option<TenantId>,
+    key_tenant: TenantId,
+) -> Result<()> {
+    let expected = totp_key_tenant(user_tenant)?;
+    if expected != key_tenant {
+        return Err(anyhow::anyhow!(
+            "a TOTP secret of this user must be sealed with tenant {expected}'s key, not {key_tenant}'s"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Why a session was ended when its refresh token came back after use.
+pub(super) const REFRESH_REUSE: &str = "refresh_reuse";
+
+/// The first user as setup stores it: in the new tenant, an administrator of it.
+pub(super) fn setup_user(user: &NewUser, tenant: TenantId) -> NewUser {
+    NewUser {
+        tenant_id: Some(tenant),
+        role: Some(user.role.unwrap_or(crate::auth::Role::Admin)),
+        ..user.clone()
+    }
+}

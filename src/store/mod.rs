@@ -84,6 +84,11 @@ pub trait SchemaStore: Send + Sync {
     async fn schema_status(&self) -> Result<SchemaStatus>;
     /// Answers when the database answers.
     async fn ping(&self) -> Result<()>;
+    /// Whether the connected role ignores row-level security (a PostgreSQL superuser or a role
+    /// with BYPASSRLS), which would leave tenant isolation to the application alone.
+    async fn bypasses_row_security(&self) -> Result<bool> {
+        Ok(false)
+    }
     fn pool_stats(&self) -> PoolStats;
     /// Closes the connection pool (at shutdown).
     async fn close(&self);

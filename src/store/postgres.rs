@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Postgres, Row, Transaction};
 
-use super::{map_db_error, PoolStats, SchemaStatus, SchemaStore, TenantStore};
+use super::{map_db_error, PoolStats, SchemaStatus, SchemaStore, Scope, TenantStore};
 use crate::domain::{time, TenantId};
 use crate::error::{Error, Result};
 use crate::tenants::{NewTenant, Tenant};
@@ -38,6 +38,27 @@ impl PgStore {
     /// The pool, for test harnesses that need to reach under the store (raw-byte checks).
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Begins a transaction that row-level security limits to `scope`: `auditpulse.tenant` is set
+    /// for this transaction only (the tenant's uuid, or `*` for the system scope), so it never
+    /// leaks to the next user of the pooled connection. Every statement touching a table with
+    /// row-level security (users, user_totp, recovery_codes, sessions, refresh_tokens, api_keys)
+    /// runs in one of these; without it those tables show no rows.
+    pub(super) async fn begin_scoped(
+        &self,
+        scope: Scope,
+    ) -> Result<Transaction<'static, Postgres>> {
+        let setting = match scope {
+            Scope::Tenant(tenant) => tenant.to_string(),
+            Scope::System => "*".to_owned(),
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('auditpulse.tenant', $1, true)")
+            .bind(setting)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
     }
 }
 
@@ -85,6 +106,15 @@ impl SchemaStore for PgStore {
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn bypasses_row_security(&self) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .unwrap_or(false))
     }
 
     fn pool_stats(&self) -> PoolStats {

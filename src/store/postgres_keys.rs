@@ -1,12 +1,16 @@
 //! PostgreSQL: tenant data keys, the generic access to encrypted columns that rotation uses, and the
 //! tenant secrets table. Column and table names come from the crypto registry, never from input.
+//!
+//! Some registered columns live in tables with row-level security (`user_totp`): every statement
+//! reaching registered columns runs in a system-scoped transaction (`auditpulse.tenant = '*'`), or
+//! it would see none of their rows, and `retire_tenant_key` would delete a key still in use.
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 use super::postgres::PgStore;
-use super::{map_db_error, EncryptedCell, KeyStore, Reencrypted, SecretStore};
+use super::{map_db_error, EncryptedCell, KeyStore, Reencrypted, Scope, SecretStore};
 use crate::crypto::{EncryptedColumn, Header, TenantKeyRecord};
 use crate::domain::{time, TenantId};
 use crate::error::Result;
@@ -102,6 +106,7 @@ impl KeyStore for PgStore {
             "DELETE FROM tenant_keys WHERE tenant_id = $1 AND version = $2 AND NOT active{}",
             super::unused_key_guards("substr", "$1", "$3")
         );
+        let mut tx = self.begin_scoped(Scope::System).await?;
         let deleted = sqlx::query(&sql)
             .bind(tenant.as_uuid())
             .bind(i64::from(version))
@@ -112,9 +117,10 @@ impl KeyStore for PgStore {
                 .to_bytes()
                 .to_vec(),
             )
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
         Ok(deleted == 1)
     }
 
@@ -134,12 +140,14 @@ impl KeyStore for PgStore {
             table = c.table,
             tc = c.tenant_column,
         );
+        let mut tx = self.begin_scoped(Scope::System).await?;
         let rows = sqlx::query(&sql)
             .bind(tenant.as_uuid())
             .bind(after.unwrap_or(""))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await?;
+        tx.commit().await?;
         rows.iter()
             .map(|row| {
                 Ok(EncryptedCell {
@@ -163,7 +171,7 @@ impl KeyStore for PgStore {
             table = c.table,
             tc = c.tenant_column,
         );
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_scoped(Scope::System).await?;
         let mut replaced = 0;
         for cell in cells {
             replaced += sqlx::query(&sql)

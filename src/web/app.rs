@@ -49,6 +49,7 @@ impl ApplicationBuilder {
     pub async fn build(self) -> Result<Application> {
         let config = Arc::new(self.config);
         let store = store::connect(&config.database_url, config.db_max_connections).await?;
+        refuse_row_security_bypass(store.as_ref(), &config).await?;
         store.migrate().await?;
         let keyring = Arc::new(Keyring::new(master_keys(&config)?, store.clone()));
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
@@ -109,6 +110,24 @@ impl ApplicationBuilder {
             retention,
         })
     }
+}
+
+/// Row-level security is the second wall between tenants; a role that bypasses it leaves only
+/// the first. Production refuses it; development warns.
+async fn refuse_row_security_bypass(store: &dyn Store, config: &Config) -> Result<()> {
+    if !store.bypasses_row_security().await? {
+        return Ok(());
+    }
+    let problem = concat!(
+        "DATABASE_URL: the PostgreSQL role is a superuser or has BYPASSRLS, so row-level security ",
+        "does not isolate tenants; connect as an ordinary role (NOSUPERUSER NOBYPASSRLS) that ",
+        "owns the schema"
+    );
+    if config.is_production() {
+        return Err(Error::Config(problem.to_owned()));
+    }
+    tracing::warn!("{problem}");
+    Ok(())
 }
 
 /// The configured master keys; serving without them is refused.

@@ -78,6 +78,19 @@ fn pg_admin_url() -> String {
         .expect("AUDITPULSE_TEST_POSTGRES_URL must be set for PostgreSQL tests")
 }
 
+/// The role the application connects as on PostgreSQL: not a superuser, no BYPASSRLS, the owner
+/// of each test database.
+pub const PG_APP_ROLE: &str = "auditpulse_test_app";
+
+fn with_user(url: &str, user: &str) -> String {
+    let mut url = url::Url::parse(url).expect("AUDITPULSE_TEST_POSTGRES_URL is not a URL");
+    url.set_username(user)
+        .expect("AUDITPULSE_TEST_POSTGRES_URL takes a user name");
+    url.set_password(None)
+        .expect("AUDITPULSE_TEST_POSTGRES_URL takes a password");
+    url.to_string()
+}
+
 fn with_database(url: &str, name: &str) -> String {
     let mut url = url::Url::parse(url).expect("AUDITPULSE_TEST_POSTGRES_URL is not a URL");
     url.set_path(&format!("/{name}"));
@@ -102,18 +115,36 @@ impl TestDb {
                 let mut admin = sqlx::PgConnection::connect(&pg_admin_url())
                     .await
                     .expect("cannot reach the test PostgreSQL");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
+                // Superusers bypass row-level security, so the application connects as an
+                // ordinary role that owns its database, as production must. Tests create it
+                // concurrently: losing the race is fine.
+                sqlx::query(&format!(
+                    "DO $$ BEGIN CREATE ROLE {PG_APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; \
+                     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+                ))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name} OWNER {PG_APP_ROLE}"))
                     .execute(&mut admin)
                     .await
                     .unwrap();
                 admin.close().await.ok();
                 TestDb {
-                    url: with_database(&pg_admin_url(), &name),
+                    url: with_user(&with_database(&pg_admin_url(), &name), PG_APP_ROLE),
                     dir,
                     pg_name: Some(name),
                 }
             }
         }
+    }
+
+    /// The same PostgreSQL database as the administrator (a superuser): for tests that must
+    /// reach under row-level security. `None` on SQLite.
+    pub fn pg_admin_url(&self) -> Option<String> {
+        self.pg_name
+            .as_deref()
+            .map(|name| with_database(&pg_admin_url(), name))
     }
 }
 

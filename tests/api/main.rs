@@ -13,6 +13,7 @@ mod crypto;
 mod errors;
 mod headers;
 mod health;
+mod identity_store;
 mod input;
 mod key_rotation;
 mod metrics;
