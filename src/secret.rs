@@ -43,6 +43,13 @@ impl<T: Zeroize> fmt::Display for Secret<T> {
     }
 }
 
+/// Secrets arrive in request bodies (passwords, codes); they are never serialized back out.
+impl<'de, T: Zeroize + serde::Deserialize<'de>> serde::Deserialize<'de> for Secret<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Self::new)
+    }
+}
+
 /// A secret string, the common case (passwords, tokens, URLs with credentials).
 pub type SecretString = Secret<String>;
 

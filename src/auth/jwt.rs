@@ -54,6 +54,12 @@ impl Claims {
     }
 }
 
+/// The `kid` a token's header names, read without trusting anything else in it: it only says
+/// which configured key to verify with. `None` for a token without one or not a JWT at all.
+pub fn key_id(token: &str) -> Option<String> {
+    jsonwebtoken::decode_header(token).ok()?.kid
+}
+
 /// The signing key: at least 32 bytes.
 pub struct TokenKey(Secret<Vec<u8>>);
 
@@ -69,12 +75,15 @@ impl TokenKey {
     }
 
     pub fn sign(&self, claims: &Claims) -> Result<String> {
-        encode(
-            &Header::new(Algorithm::HS256),
-            claims,
-            &EncodingKey::from_secret(self.0.expose()),
-        )
-        .map_err(|e| anyhow::anyhow!("cannot sign a token: {e}").into())
+        self.sign_with_kid(claims, None)
+    }
+
+    /// Signs with `kid` in the header, naming the key a verifier should pick.
+    pub fn sign_with_kid(&self, claims: &Claims, kid: Option<&str>) -> Result<String> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = kid.map(str::to_owned);
+        encode(&header, claims, &EncodingKey::from_secret(self.0.expose()))
+            .map_err(|e| anyhow::anyhow!("cannot sign a token: {e}").into())
     }
 
     /// The claims of a valid token; `Unauthenticated` for anything else (the reason is logged at
@@ -189,6 +198,17 @@ mod tests {
         assert!(refused(
             key(1).verify(&key(1).sign(&forged_issuer).unwrap())
         ));
+    }
+
+    #[test]
+    fn the_key_id_travels_in_the_header_and_is_covered_by_the_signature() {
+        let token = key(1).sign_with_kid(&claims(1800), Some("k1")).unwrap();
+        assert_eq!(key_id(&token).as_deref(), Some("k1"));
+        assert!(key(1).verify(&token).is_ok());
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        parts[0] = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT","kid":"k2"}"#);
+        assert!(refused(key(1).verify(&parts.join("."))), "kid swapped");
+        assert_eq!(key_id("garbage"), None);
     }
 
     #[test]

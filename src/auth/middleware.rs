@@ -1,4 +1,5 @@
-//! The gate in front of every non-public route: authenticate, then apply the per-principal limit.
+//! The gate in front of every non-public route: authenticate, hold back users who must enrol in
+//! two-factor authentication first, then apply the per-principal limit.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -24,6 +25,10 @@ pub async fn require_principal(
         .extensions
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
+    if principal.mfa_enrollment_required && !route.as_deref().is_some_and(allowed_before_enrolment)
+    {
+        return Error::MfaEnrollmentRequired.into_response();
+    }
     let ip = parts.extensions.get::<ClientIp>().map(|c| c.0);
     let route_for_event = route.clone();
     if let Err(refusal) =
@@ -46,4 +51,18 @@ pub async fn require_principal(
         });
     }
     response
+}
+
+/// The routes a user whose tenant requires two-factor authentication may use before enrolling:
+/// enough to see who they are, enrol, and leave.
+pub const ENROLMENT_ROUTES: &[&str] = &[
+    "/api/v1/me",
+    "/api/v1/auth/totp/setup",
+    "/api/v1/auth/totp/enable",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/logout-all",
+];
+
+fn allowed_before_enrolment(route: &str) -> bool {
+    ENROLMENT_ROUTES.contains(&route)
 }

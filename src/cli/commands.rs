@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{AuditCommand, Command, ConfigCommand, Failure};
 use crate::config::{self, Config, Loaded, SecretMode, Sources};
-use crate::{audit, store, telemetry, Application};
+use crate::{audit, identity, store, telemetry, Application};
 
 pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
@@ -55,6 +55,7 @@ async fn serve() -> Result<(), Failure> {
         "http"
     };
     let environment = format!("{:?}", loaded.config.environment).to_lowercase();
+    let tls = loaded.config.tls.is_some();
     let app = Application::build(loaded.config).await?;
     tracing::info!(
         address = %app.local_addr(),
@@ -64,8 +65,23 @@ async fn serve() -> Result<(), Failure> {
         "AuditPulse listening on {scheme}://{}",
         app.local_addr()
     );
+    announce_setup(&app, tls).await?;
     app.run_until(stop).await;
     tracing::info!("AuditPulse stopped");
+    Ok(())
+}
+
+/// On first run (no user yet), prints the one-time setup URL to stderr: directly, never through
+/// the logs, since it carries the setup token.
+async fn announce_setup(app: &Application, tls: bool) -> Result<(), Failure> {
+    let store = app.store();
+    if let Some(token) = identity::setup::issue_token(store.as_ref()).await? {
+        let url = identity::setup::url(app.local_addr(), tls, &token);
+        eprintln!(
+            "AuditPulse is not set up yet: open {} within the hour to create the first administrator",
+            url.expose()
+        );
+    }
     Ok(())
 }
 

@@ -16,11 +16,12 @@ use tower_http::timeout::TimeoutLayer;
 use super::{client_ip, context, headers, limits, openapi, routes, server, tls, AppState};
 use crate::audit::{self, AuditLog, AuditSink};
 use crate::auth::password::PasswordHasher;
-use crate::auth::{Authenticator, NoAuthenticator};
+use crate::auth::Authenticator;
 use crate::config::{Config, MasterKeys};
 use crate::crypto::Keyring;
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
+use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::metrics::{self, Metrics};
 use crate::monitor::{self, MonitorTask};
 use crate::ratelimit::{self, RateLimiter};
@@ -29,14 +30,15 @@ use crate::store::{self, Store};
 /// Builds an [`Application`] with optional replacements for its pluggable parts.
 pub struct ApplicationBuilder {
     config: Config,
-    authenticator: Arc<dyn Authenticator>,
+    extra_authenticator: Option<Arc<dyn Authenticator>>,
     sinks: Vec<Arc<dyn EventSink>>,
 }
 
 impl ApplicationBuilder {
-    /// Who is authenticated, and as whom. Defaults to nobody.
-    pub fn authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
-        self.authenticator = authenticator;
+    /// Another authenticator, consulted before the built-in one (access tokens and API keys):
+    /// tests accept fixed tokens this way while real logins keep working.
+    pub fn extra_authenticator(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.extra_authenticator = Some(authenticator);
         self
     }
 
@@ -51,7 +53,9 @@ impl ApplicationBuilder {
         let store = store::connect(&config.database_url, config.db_max_connections).await?;
         refuse_row_security_bypass(store.as_ref(), &config).await?;
         store.migrate().await?;
-        let keyring = Arc::new(Keyring::new(master_keys(&config)?, store.clone()));
+        let master = master_keys(&config)?;
+        let tokens = Arc::new(AccessTokens::new(&master)?);
+        let keyring = Arc::new(Keyring::new(master, store.clone()));
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -87,12 +91,25 @@ impl ApplicationBuilder {
             PasswordHasher::default_params(),
             hash_slots,
         )?);
+        let sessions = Arc::new(SessionCache::new());
+        let built_in: Arc<dyn Authenticator> = Arc::new(SessionAuthenticator::new(
+            store.clone(),
+            tokens.clone(),
+            sessions.clone(),
+            config.sessions,
+        ));
+        let authenticator: Arc<dyn Authenticator> = match self.extra_authenticator {
+            Some(extra) => Arc::new(Chain(vec![extra, built_in])),
+            None => built_in,
+        };
         let state = AppState {
             passwords,
+            tokens,
+            sessions,
             limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
             events: Arc::new(Events::new(sinks)),
             metrics,
-            authenticator: self.authenticator,
+            authenticator,
             store,
             keyring,
             config,
@@ -158,7 +175,7 @@ impl Application {
     pub fn builder(config: Config) -> ApplicationBuilder {
         ApplicationBuilder {
             config,
-            authenticator: Arc::new(NoAuthenticator),
+            extra_authenticator: None,
             sinks: Vec::new(),
         }
     }

@@ -16,7 +16,9 @@ use utoipa::{Modify, OpenApi};
     tags((name = "operations", description = "Health and the API description"),
          (name = "tenants", description = "Tenants (system administrators)"),
          (name = "security", description = "Security alerts"),
-         (name = "audit", description = "The audit trail (permission audit:read)"))
+         (name = "audit", description = "The audit trail (permission audit:read)"),
+         (name = "auth", description = "Login, sessions, refresh, password and two-factor authentication"),
+         (name = "setup", description = "First-run setup"))
 )]
 pub struct ApiDoc;
 

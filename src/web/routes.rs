@@ -9,6 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{health, openapi, AppState};
+use crate::identity::{login, password, refresh, session_routes, setup, totp};
 use crate::ratelimit::Group;
 use crate::{audit, auth, monitor, tenants};
 
@@ -18,6 +19,10 @@ fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(openapi::document))
+        .routes(routes!(login::login))
+        .routes(routes!(refresh::refresh))
+        .routes(routes!(setup::complete))
+        .routes(routes!(setup::page))
 }
 
 /// Everything else.
@@ -27,6 +32,14 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(tenants::routes::get, tenants::routes::delete))
         .routes(routes!(monitor::routes::list))
         .routes(routes!(audit::routes::list))
+        .routes(routes!(session_routes::list))
+        .routes(routes!(session_routes::delete))
+        .routes(routes!(session_routes::logout))
+        .routes(routes!(session_routes::logout_all))
+        .routes(routes!(password::change))
+        .routes(routes!(totp::setup))
+        .routes(routes!(totp::enable))
+        .routes(routes!(totp::disable))
         .route_layer(from_fn_with_state(state.clone(), auth::require_principal))
 }
 
@@ -39,10 +52,17 @@ pub fn build(state: &AppState) -> (axum::Router<AppState>, utoipa::openapi::Open
 }
 
 /// Which rate-limit group a route template belongs to. Unmatched requests count as `Api`.
+/// `Auth` holds the routes that check a password, a code or a token: the brute-force targets.
 pub fn group_of(route: Option<&str>) -> Group {
     match route {
         Some("/healthz" | "/readyz") => Group::Health,
-        Some(r) if r.starts_with("/api/v1/auth/") || r == "/api/v1/setup" => Group::Auth,
+        Some(
+            "/api/v1/auth/login"
+            | "/api/v1/auth/refresh"
+            | "/api/v1/setup"
+            | "/api/v1/auth/password"
+            | "/api/v1/auth/totp/disable",
+        ) => Group::Auth,
         _ => Group::Api,
     }
 }

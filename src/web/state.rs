@@ -11,6 +11,7 @@ use crate::crypto::Keyring;
 use crate::domain::TenantId;
 use crate::events::Events;
 use crate::events::{SecurityEvent, SecurityEventKind};
+use crate::identity::{AccessTokens, SessionCache};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
@@ -22,6 +23,10 @@ pub struct AppState {
     /// Field encryption with per-tenant data keys; the one way to read or write sensitive fields.
     pub keyring: Arc<Keyring>,
     pub authenticator: Arc<dyn Authenticator>,
+    /// Signs and verifies access tokens (keys derived from the master keys).
+    pub tokens: Arc<AccessTokens>,
+    /// Session states read by the authenticator, trusted for a second; evicted when sessions end.
+    pub sessions: Arc<SessionCache>,
     /// Argon2id hashing on the blocking pool, a few at a time, so a login flood cannot starve
     /// the async workers.
     pub passwords: Arc<PasswordHasher>,

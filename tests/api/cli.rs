@@ -337,7 +337,8 @@ fn production_logs_are_json_lines() {
     let (code, logs) = server.terminate();
     assert_eq!(code, Some(0));
     let mut saw_request = false;
-    for line in logs.lines() {
+    // The first-run setup URL goes to stderr directly, not through the logs.
+    for line in logs.lines().filter(|l| !l.contains("/setup?token=")) {
         let entry: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
         if entry["span"]["route"] == "/healthz" {
@@ -377,4 +378,53 @@ fn runtime_errors_are_one_line_and_verbose_adds_the_cause() {
         verbose.lines().any(|l| l.starts_with("cause: ")),
         "{verbose}"
     );
+}
+
+/// First run: the real binary prints a one-time setup URL on its bound address (stderr, not the
+/// logs), the URL's token sets AuditPulse up once, and later starts print nothing.
+#[tokio::test]
+async fn first_start_prints_a_setup_url_that_works_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("AUDITPULSE_LISTEN", "127.0.0.1:0"),
+        ("AUDITPULSE_METRICS_LISTEN", "off"),
+    ];
+    let mut server = Server::start(dir.path(), &env);
+    let port = server.port();
+    let line = server.wait_for("/setup?token=");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.contains("/setup?token="))
+        .unwrap()
+        .to_owned();
+    let prefix = format!("http://127.0.0.1:{port}/setup?token=");
+    assert!(url.starts_with(&prefix), "{line}");
+    let token = url.trim_start_matches(&prefix).to_owned();
+    assert!(token.len() >= 43, "256 random bits, base64url: {token}");
+
+    let client = reqwest::Client::new();
+    let page = client.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(!page.text().await.unwrap().contains(&token), "never echoed");
+    let setup = |token: &str| {
+        client
+            .post(format!("http://127.0.0.1:{port}/api/v1/setup"))
+            .json(&serde_json::json!({"token": token, "tenant_name": "Acme",
+                "email": "admin@acme.example", "password": crate::helpers::PASSWORD}))
+            .send()
+    };
+    assert_eq!(setup(&token).await.unwrap().status(), 201);
+    assert_eq!(setup(&token).await.unwrap().status(), 404);
+    let (code, logs) = server.terminate();
+    assert_eq!(code, Some(0), "{logs}");
+    assert_eq!(
+        logs.matches(&token).count(),
+        1,
+        "only the deliberate line shows the token: {logs}"
+    );
+
+    let mut again = Server::start(dir.path(), &env);
+    again.port();
+    let (_, logs) = again.terminate();
+    assert!(!logs.contains("/setup?token="), "set up already: {logs}");
 }

@@ -2,14 +2,15 @@
 
 use crate::helpers::{Backend, TestApp};
 
-struct Certs {
+pub struct Certs {
     _dir: tempfile::TempDir,
-    cert: String,
-    key: String,
-    pem: Vec<u8>,
+    pub cert: String,
+    pub key: String,
+    pub pem: Vec<u8>,
 }
 
-fn self_signed() -> Certs {
+/// A self-signed certificate for `localhost`, in files the server reads.
+pub fn self_signed() -> Certs {
     let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("cert.pem");
@@ -25,7 +26,7 @@ fn self_signed() -> Certs {
     }
 }
 
-async fn tls_app(certs: &Certs) -> TestApp {
+pub async fn tls_app(certs: &Certs) -> TestApp {
     TestApp::spawn_with(
         Backend::Sqlite,
         &[
@@ -36,7 +37,7 @@ async fn tls_app(certs: &Certs) -> TestApp {
     .await
 }
 
-fn client(certs: &Certs, version: reqwest::tls::Version) -> reqwest::Client {
+pub fn client(certs: &Certs, version: reqwest::tls::Version) -> reqwest::Client {
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&certs.pem).unwrap())
         .min_tls_version(version)

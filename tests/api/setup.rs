@@ -1,0 +1,102 @@
+//! First-run setup: the one-time token creates the first tenant and administrator once; after
+//! that, setup answers 404. On both backends.
+
+use auditpulse::identity::setup::issue_token;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{error_of, Backend, TestApp, PASSWORD};
+
+fn body(token: &str) -> Value {
+    json!({"token": token, "tenant_name": "Acme Corp", "email": "Admin@Acme.example", "password": PASSWORD})
+}
+
+async fn post(app: &TestApp, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/setup"))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn the_setup_token_creates_the_first_administrator_once(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let page = app.get("/setup?token=abc").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("/api/v1/setup") && !html.contains("abc"),
+        "{html}"
+    );
+
+    let token = issue_token(app.state.store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    let token = token.expose().clone();
+    let response = post(&app, &body("not-the-token")).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(response).await["code"], "invalid_credentials");
+    let mut weak = body(&token);
+    weak["password"] = json!("password1234");
+    let response = post(&app, &weak).await;
+    assert_eq!(response.status(), 422);
+    assert_eq!(error_of(response).await["fields"][0]["field"], "password");
+
+    let response = post(&app, &body(&token)).await;
+    assert_eq!(response.status(), 201);
+    let done: Value = response.json().await.unwrap();
+    assert_eq!(done["tenant"]["name"], "Acme Corp");
+    assert_eq!(done["tenant"]["slug"], "acme-corp");
+    assert_eq!(done["user"]["role"], "admin");
+    assert_eq!(done["user"]["system_admin"], true);
+    assert_eq!(done["user"]["tenant_id"], done["tenant"]["id"]);
+    assert!(done["user"].get("password_hash").is_none());
+
+    let admin = app.login("admin@acme.example", PASSWORD).await;
+    for path in ["/api/v1/tenants", "/api/v1/security/alerts"] {
+        assert_eq!(
+            app.get_as(&admin.access_token, path).await.status(),
+            200,
+            "{path}"
+        );
+    }
+    // Set up: the same token, any token, the page: all gone.
+    assert_eq!(post(&app, &body(&token)).await.status(), 404);
+    assert_eq!(post(&app, &json!({})).await.status(), 404);
+    assert_eq!(app.get("/setup").await.status(), 404);
+    assert!(issue_token(app.state.store.as_ref())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(app.events.actions().contains(&"setup.complete"));
+}
+
+async fn an_expired_setup_token_is_refused(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let token = "an-old-setup-token";
+    let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let now = auditpulse::domain::time::now();
+    app.state
+        .store
+        .replace_setup_token(
+            &hash,
+            now - chrono::Duration::hours(2),
+            now - chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    let response = post(&app, &body(token)).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(app.get("/setup").await.status(), 200, "still not set up");
+}
+
+crate::on_both_backends!(
+    the_setup_token_creates_the_first_administrator_once,
+    an_expired_setup_token_is_refused,
+);
