@@ -7,12 +7,13 @@
 #        each login is a full Argon2id verification, m=19 MiB, t=2, p=1)
 #   - F: /healthz p99 while 200 concurrent clients hammer login (wrk -t1 -c200 on login, and
 #        wrk -t1 -c8 --latency on /healthz alongside, from 2 s after the flood starts)
-#   - R: an authenticated request end to end (GET /api/v1/auth/sessions with a bearer token:
+#   - R: an authenticated request end to end (GET /api/v1/me with a bearer token:
 #        JWT verification, session check, one database read), wrk -t2 -c16 -d10s --latency
 # The cost of authentication alone (JWT verify + session check, in process) is measured by
-# `cargo bench --bench auth`. The per-IP and per-account login rate limits are switched off for
-# this run (AUDITPULSE_RATE_LIMIT_AUTH_IP=off, AUDITPULSE_RATE_LIMIT_AUTH_PRINCIPAL=off) so every
-# request does the whole login; with the defaults an address gets 5 logins a minute.
+# `cargo bench --bench auth`. The rate limits are switched off for this run
+# (AUDITPULSE_RATE_LIMIT_{AUTH,API}_{IP,PRINCIPAL}=off) so every request does the whole login or
+# the whole authenticated request; with the defaults an address gets 5 logins a minute and a user
+# 100 requests a second.
 # Prints a summary with PASS/FAIL against the targets, also saved to bench/results/identity-<date>.txt.
 #
 # Usage: bash bench/identity.sh
@@ -49,7 +50,8 @@ cd "$WORK_DIR"
 
 log "starting $BIN serve on $BASE in $WORK_DIR"
 start_server "$OUT/server.log" LOG_LEVEL=warn \
-    AUDITPULSE_RATE_LIMIT_AUTH_IP=off AUDITPULSE_RATE_LIMIT_AUTH_PRINCIPAL=off
+    AUDITPULSE_RATE_LIMIT_AUTH_IP=off AUDITPULSE_RATE_LIMIT_AUTH_PRINCIPAL=off \
+    AUDITPULSE_RATE_LIMIT_API_IP=off AUDITPULSE_RATE_LIMIT_API_PRINCIPAL=off
 
 # --- first-run setup: the one-time URL the server printed makes the first admin ----------------
 
@@ -105,8 +107,8 @@ kill -0 "$SERVER_PID" 2>/dev/null || die "server died during the login flood"
 # --- R. an authenticated request ---------------------------------------------------------------
 
 ACCESS=$(login_token)
-log "benchmark R: wrk -t2 -c16 -d10s GET /api/v1/auth/sessions with a bearer token"
-wrk -t2 -c16 -d10s --latency -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/auth/sessions" >"$OUT/r.txt"
+log "benchmark R: wrk -t2 -c16 -d10s GET /api/v1/me with a bearer token"
+wrk -t2 -c16 -d10s --latency -H "Authorization: Bearer $ACCESS" "$BASE/api/v1/me" >"$OUT/r.txt"
 cat "$OUT/r.txt" >&2
 R_RPS=$(wrk_rps "$OUT/r.txt")
 R_P50=$(wrk_pct "$OUT/r.txt" 50)
@@ -119,11 +121,12 @@ R_NON2XX=$(wrk_non2xx "$OUT/r.txt")
     printf '%-58s %s\n' "L logins/s (4 clients, right password)" "$L_RPS  (p50 ${L_P50} ms, p99 ${L_P99} ms)"
     printf '%-58s %s\n' "F logins during the 200-client flood (15 s)" "$F_LOGINS ok, $F_OTHER not ok"
     printf '%-58s %s\n' "F /healthz during the flood" "$F_HZ_RPS req/s, p50 ${F_HZ_P50} ms, p99 ${F_HZ_P99} ms  [target p99 < ${TARGET_FLOOD_HEALTHZ_P99_MS} ms: $(verdict lt "$F_HZ_P99" "$TARGET_FLOOD_HEALTHZ_P99_MS")]"
-    printf '%-58s %s\n' "R authenticated GET /api/v1/auth/sessions" "$R_RPS req/s, p50 ${R_P50} ms, p99 ${R_P99} ms, non-2xx $R_NON2XX"
+    printf '%-58s %s\n' "R authenticated GET /api/v1/me" "$R_RPS req/s, p50 ${R_P50} ms, p99 ${R_P99} ms, non-2xx $R_NON2XX"
 } >"$OUT/summary.txt"
 cat "$OUT/summary.txt"
 {
     cat "$OUT/summary.txt"
     for f in l f-login f-healthz r; do echo; echo "--- $f"; cat "$OUT/$f.txt"; done
 } >"$RESULT_FILE"
-log "saved $RESULT_FILE"
+head -n 1000 "$OUT/server.log" >"${RESULT_FILE%.txt}-server.log"
+log "saved $RESULT_FILE (server log: ${RESULT_FILE%.txt}-server.log)"
