@@ -69,6 +69,10 @@ pub fn touch_interval(idle: Duration) -> Duration {
     (idle / 10).min(Duration::from_secs(30))
 }
 
+/// Live sessions a user may hold; a login beyond this ends the oldest ones, so repeated logins
+/// cannot grow a user's session list (and every listing of it) without bound.
+pub const MAX_SESSIONS_PER_USER: usize = 50;
+
 /// A new session's access token and refresh cookie.
 pub struct Started {
     pub body: TokenBody,
@@ -101,6 +105,7 @@ pub async fn start(
         .store
         .insert_session(&session, &refresh.hash())
         .await?;
+    end_beyond_limit(state, user, ip, now).await?;
     let body = tokens::issue(
         &state.tokens,
         user,
@@ -114,6 +119,41 @@ pub async fn start(
         cookie: cookie::set(&state.config, &refresh, config.max_lifetime),
         session: session.id,
     })
+}
+
+/// Ends the user's oldest sessions beyond [`MAX_SESSIONS_PER_USER`] (reason `session_limit`).
+async fn end_beyond_limit(
+    state: &AppState,
+    user: &User,
+    ip: ClientIp,
+    now: Timestamp,
+) -> Result<()> {
+    let scope = super::second_factor::user_scope(user);
+    // Newest first: whatever comes after the first MAX_SESSIONS_PER_USER is the oldest.
+    let live = state.store.list_sessions(scope, user.id).await?;
+    let mut ended_ids = Vec::new();
+    for old in live.iter().skip(MAX_SESSIONS_PER_USER) {
+        if state
+            .store
+            .end_session(scope, user.id, old.id, "session_limit", now)
+            .await?
+        {
+            ended_ids.push(old.id);
+        }
+    }
+    if !ended_ids.is_empty() {
+        ended(state, &ended_ids);
+        let principal = Some(user.id.to_string());
+        revoked(
+            state,
+            ip,
+            principal,
+            "/api/v1/auth/login",
+            user,
+            "session_limit",
+        );
+    }
+    Ok(())
 }
 
 /// Sessions ended elsewhere in this process: evicted from the cache so their access tokens are

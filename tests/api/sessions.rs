@@ -143,7 +143,31 @@ async fn principals_without_a_session_have_no_sessions_to_manage(backend: Backen
     assert_eq!(app.get("/api/v1/auth/sessions").await.status(), 401);
 }
 
+async fn a_login_beyond_the_session_limit_ends_the_oldest_session(backend: Backend) {
+    use auditpulse::identity::sessions::MAX_SESSIONS_PER_USER;
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let tenant = app.create_tenant("acme").await;
+    let (jane, first) = app.user_token(tenant, Role::Viewer).await;
+    let mut latest = String::new();
+    for _ in 0..MAX_SESSIONS_PER_USER {
+        latest = app.login(&jane.email, PASSWORD).await.access_token;
+    }
+    let live = sessions(&app, &latest).await;
+    assert_eq!(
+        live.len(),
+        MAX_SESSIONS_PER_USER,
+        "the list stays at the limit"
+    );
+    assert_eq!(
+        app.get_as(&first, "/api/v1/auth/sessions").await.status(),
+        401,
+        "the oldest session was ended"
+    );
+    assert_eq!(revoked_reasons(&app), vec!["session_limit"]);
+}
+
 crate::on_both_backends!(
+    a_login_beyond_the_session_limit_ends_the_oldest_session,
     users_list_and_end_their_own_sessions_only,
     logout_ends_this_session_and_clears_the_cookie,
     principals_without_a_session_have_no_sessions_to_manage,
