@@ -170,6 +170,28 @@ async fn fetch_session_state(conn: &mut PgConnection, id: Uuid) -> Result<Option
     .transpose()
 }
 
+/// Stores a refresh token (its hash) for a session, unused.
+async fn insert_refresh_token(
+    conn: &mut PgConnection,
+    hash: &[u8; 32],
+    session: Uuid,
+    tenant: Option<Uuid>,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, tenant_id, created_at, used_at) \
+         VALUES ($1, $2, $3, $4, NULL)",
+    )
+    .bind(hash.as_slice())
+    .bind(session)
+    .bind(tenant)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(map_db_error)?;
+    Ok(())
+}
+
 async fn insert_user_in(conn: &mut PgConnection, user: &NewUser) -> Result<User> {
     sqlx::query(
         "INSERT INTO users (id, tenant_id, email, email_key, display_name, role, system_admin, \
@@ -610,17 +632,14 @@ impl IdentityStore for PgStore {
         if inserted == 0 {
             return Err(no_such_user());
         }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, tenant_id, created_at, used_at) \
-             VALUES ($1, $2, $3, $4, NULL)",
+        insert_refresh_token(
+            &mut tx,
+            refresh_hash,
+            session.id.as_uuid(),
+            tenant,
+            session.created_at,
         )
-        .bind(refresh_hash.as_slice())
-        .bind(session.id.as_uuid())
-        .bind(tenant)
-        .bind(session.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_db_error)?;
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -753,17 +772,7 @@ impl IdentityStore for PgStore {
             tx.commit().await?;
             return Ok(state.map_or(RefreshOutcome::Unknown, RefreshOutcome::Reused));
         }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, tenant_id, created_at, used_at) \
-             VALUES ($1, $2, $3, $4, NULL)",
-        )
-        .bind(new_hash.as_slice())
-        .bind(session)
-        .bind(tenant)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_db_error)?;
+        insert_refresh_token(&mut tx, new_hash, session, tenant, at).await?;
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
             .bind(at)
             .bind(session)

@@ -192,6 +192,28 @@ async fn fetch_session_state(
     .transpose()
 }
 
+/// Stores a refresh token (its hash) for a session, unused.
+async fn insert_refresh_token(
+    conn: &mut SqliteConnection,
+    hash: &[u8; 32],
+    session: &str,
+    tenant: Option<&str>,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, tenant_id, created_at, used_at) \
+         VALUES (?, ?, ?, ?, NULL)",
+    )
+    .bind(hash.as_slice())
+    .bind(session)
+    .bind(tenant)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(map_db_error)?;
+    Ok(())
+}
+
 async fn insert_user_in(conn: &mut SqliteConnection, user: &NewUser) -> Result<User> {
     sqlx::query(
         "INSERT INTO users (id, tenant_id, email, email_key, display_name, role, system_admin, \
@@ -612,17 +634,7 @@ impl IdentityStore for SqliteStore {
         if inserted == 0 {
             return Err(no_such_user());
         }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, tenant_id, created_at, used_at) \
-             VALUES (?, ?, ?, ?, NULL)",
-        )
-        .bind(refresh_hash.as_slice())
-        .bind(&id)
-        .bind(&tenant)
-        .bind(&created)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_db_error)?;
+        insert_refresh_token(&mut tx, refresh_hash, &id, tenant.as_deref(), &created).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -746,17 +758,7 @@ impl IdentityStore for SqliteStore {
             tx.commit().await?;
             return Ok(state.map_or(RefreshOutcome::Unknown, RefreshOutcome::Reused));
         }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, tenant_id, created_at, used_at) \
-             VALUES (?, ?, ?, ?, NULL)",
-        )
-        .bind(new_hash.as_slice())
-        .bind(&session)
-        .bind(&tenant)
-        .bind(&at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_db_error)?;
+        insert_refresh_token(&mut tx, new_hash, &session, tenant.as_deref(), &at).await?;
         sqlx::query("UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1")
             .bind(&at)
             .bind(&session)
