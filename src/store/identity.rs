@@ -18,14 +18,7 @@ use crate::identity::{
 };
 use crate::tenants::{NewTenant, Tenant};
 
-/// Whose rows a storage call may reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// One tenant's rows only.
-    Tenant(TenantId),
-    /// Every row: system paths, and global system administrators' own rows (no tenant).
-    System,
-}
+pub use super::Scope;
 
 #[async_trait]
 pub trait IdentityStore: Send + Sync {

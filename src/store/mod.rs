@@ -5,6 +5,8 @@
 //! binary is refused, never silently used.
 
 mod audit_postgres;
+pub(crate) mod codec;
+mod scope;
 mod audit_sqlite;
 mod errors;
 mod identity;
@@ -30,7 +32,9 @@ use crate::monitor::{Alert, AlertKind, LoginBaseline, Severity};
 use crate::tenants::{NewTenant, Tenant};
 
 pub use errors::map_db_error;
-pub use identity::{IdentityStore, Scope};
+pub use codec::{opt_time, Time};
+pub use identity::IdentityStore;
+pub use scope::Scope;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
