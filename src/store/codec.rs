@@ -74,6 +74,7 @@ macro_rules! sql_id {
         }
     )+};
 }
+#[allow(unused_imports)] // used by capabilities for their own id types
 pub(crate) use sql_id;
 
 sql_id!(
