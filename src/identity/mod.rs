@@ -23,6 +23,8 @@ mod second_factor;
 pub mod session_routes;
 pub mod sessions;
 pub mod setup;
+/// Identity storage: the `IdentityStore` trait, its SQL and its two backends.
+pub mod store;
 pub mod tokens;
 pub mod totp;
 

@@ -9,13 +9,10 @@ pub(crate) mod codec;
 mod scope;
 mod audit_sqlite;
 mod errors;
-mod identity;
 mod postgres;
-mod postgres_identity;
 mod postgres_keys;
 mod postgres_monitor;
 mod sqlite;
-mod sqlite_identity;
 mod sqlite_keys;
 mod sqlite_monitor;
 
@@ -33,7 +30,7 @@ use crate::tenants::{NewTenant, Tenant};
 
 pub use errors::map_db_error;
 pub use codec::{opt_time, Time};
-pub use identity::IdentityStore;
+pub use crate::identity::store::IdentityStore;
 pub use scope::Scope;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

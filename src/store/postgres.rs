@@ -18,7 +18,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 #[derive(Clone)]
 pub struct PgStore {
-    pub(super) pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PgStore {
@@ -45,7 +45,7 @@ impl PgStore {
     /// leaks to the next user of the pooled connection. Every statement touching a table with
     /// row-level security (users, user_totp, recovery_codes, sessions, refresh_tokens, api_keys)
     /// runs in one of these; without it those tables show no rows.
-    pub(super) async fn begin_scoped(
+    pub(crate) async fn begin_scoped(
         &self,
         scope: Scope,
     ) -> Result<Transaction<'static, Postgres>> {

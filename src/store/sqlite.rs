@@ -22,7 +22,7 @@ const MIGRATION_ATTEMPTS: u32 = 10;
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    pub(super) pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {

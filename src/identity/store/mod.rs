@@ -1,5 +1,7 @@
 //! The identity storage contract: users, login throttling, TOTP, sessions and refresh tokens, API
-//! keys, first-run setup.
+//! keys, first-run setup; its SQL, written once for both backends (`users`, `sessions`, `totp`,
+//! `api_keys`, decoding through `rows`), and what each backend does its own way (`sqlite`,
+//! `postgres`: how a transaction starts, is scoped for row-level security, and locks).
 //!
 //! Invariant: every method that reaches tenant-owned rows takes a [`Scope`], and filters by it on
 //! both backends; on PostgreSQL the scope is also set as `auditpulse.tenant` for row-level security
@@ -7,7 +9,11 @@
 //! `identity::TenantScope`); `Scope::System` is for the few paths that must look across tenants
 //! (login by e-mail, token and key checks, setup, the CLI).
 
+use std::marker::PhantomData;
+
 use async_trait::async_trait;
+use sqlx::postgres::PgQueryResult;
+use sqlx::sqlite::SqliteQueryResult;
 
 use crate::domain::time::Timestamp;
 use crate::domain::{ApiKeyId, SessionId, TenantId, UserId};
@@ -18,7 +24,37 @@ use crate::identity::{
 };
 use crate::tenants::{NewTenant, Tenant};
 
-pub use super::Scope;
+pub use crate::store::Scope;
+
+mod api_keys;
+mod postgres;
+mod rows;
+mod sessions;
+mod sqlite;
+mod totp;
+mod users;
+
+/// The identity statements both backends run alike, generic over the database: each backend
+/// opens the transaction (`BEGIN IMMEDIATE` on SQLite, `PgStore::begin_scoped` on PostgreSQL),
+/// runs these on its connection, and commits.
+pub(crate) struct Sql<DB>(PhantomData<DB>);
+
+/// How many rows a statement changed, on either backend (sqlx has no common trait for it).
+pub(crate) trait Affected {
+    fn rows(&self) -> u64;
+}
+
+impl Affected for SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl Affected for PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
 
 #[async_trait]
 pub trait IdentityStore: Send + Sync {
@@ -178,7 +214,7 @@ pub trait IdentityStore: Send + Sync {
 // --- what both backends store the same way ------------------------------------------------------
 
 /// The text a role is stored as.
-pub(super) fn role_text(role: crate::auth::Role) -> &'static str {
+fn role_text(role: crate::auth::Role) -> &'static str {
     use crate::auth::Role;
     match role {
         Role::Viewer => "viewer",
@@ -187,7 +223,7 @@ pub(super) fn role_text(role: crate::auth::Role) -> &'static str {
     }
 }
 
-pub(super) fn role_from_text(text: &str) -> Result<crate::auth::Role> {
+fn role_from_text(text: &str) -> Result<crate::auth::Role> {
     use crate::auth::Role;
     match text {
         "viewer" => Ok(Role::Viewer),
@@ -198,7 +234,7 @@ pub(super) fn role_from_text(text: &str) -> Result<crate::auth::Role> {
 }
 
 /// API key scopes as stored: space-separated.
-pub(super) fn scopes_text(scopes: &[crate::auth::ApiScope]) -> String {
+fn scopes_text(scopes: &[crate::auth::ApiScope]) -> String {
     scopes
         .iter()
         .map(|s| s.as_str())
@@ -207,7 +243,7 @@ pub(super) fn scopes_text(scopes: &[crate::auth::ApiScope]) -> String {
 }
 
 /// A scope this binary does not know (written by a newer one) grants nothing: it is skipped.
-pub(super) fn scopes_from_text(text: &str) -> Vec<crate::auth::ApiScope> {
+fn scopes_from_text(text: &str) -> Vec<crate::auth::ApiScope> {
     text.split_whitespace()
         .filter_map(|s| {
             let scope = crate::auth::ApiScope::parse(s);
@@ -221,7 +257,7 @@ pub(super) fn scopes_from_text(text: &str) -> Vec<crate::auth::ApiScope> {
 
 /// The tenant whose data key must seal a user's TOTP secret: theirs, or the reserved system
 /// tenant for a global administrator.
-pub(super) fn totp_key_tenant(user_tenant: Option<TenantId>) -> Result<TenantId> {
+fn totp_key_tenant(user_tenant: Option<TenantId>) -> Result<TenantId> {
     match user_tenant {
         Some(tenant) => Ok(tenant),
         None => crate::identity::SYSTEM_TENANT
@@ -231,31 +267,28 @@ pub(super) fn totp_key_tenant(user_tenant: Option<TenantId>) -> Result<TenantId>
 }
 
 /// A TOTP step as stored (a signed 64-bit column).
-pub(super) fn step_to_db(step: u64) -> Result<i64> {
+fn step_to_db(step: u64) -> Result<i64> {
     i64::try_from(step).map_err(|_| anyhow::anyhow!("TOTP step {step} out of range").into())
 }
 
-pub(super) fn step_from_db(step: Option<i64>) -> Result<Option<u64>> {
+fn step_from_db(step: Option<i64>) -> Result<Option<u64>> {
     step.map(|s| u64::try_from(s).map_err(|_| anyhow::anyhow!("corrupt TOTP step {s}").into()))
         .transpose()
 }
 
 /// The user named in a scoped call is not there (or not in scope).
-pub(super) fn no_such_user() -> crate::error::Error {
+fn no_such_user() -> crate::error::Error {
     crate::error::Error::NotFound
 }
 
-pub(super) fn totp_already_enabled() -> crate::error::Error {
+fn totp_already_enabled() -> crate::error::Error {
     crate::error::Error::Conflict(
         "two-factor authentication is already enabled; disable it first".to_owned(),
     )
 }
 
 /// Refuses a TOTP secret sealed with another tenant's key than the one this user's must use.
-pub(super) fn check_totp_key_tenant(
-    user_tenant: Option<TenantId>,
-    key_tenant: TenantId,
-) -> Result<()> {
+fn check_totp_key_tenant(user_tenant: Option<TenantId>, key_tenant: TenantId) -> Result<()> {
     let expected = totp_key_tenant(user_tenant)?;
     if expected != key_tenant {
         return Err(anyhow::anyhow!(
@@ -267,10 +300,10 @@ pub(super) fn check_totp_key_tenant(
 }
 
 /// Why a session was ended when its refresh token came back after use.
-pub(super) const REFRESH_REUSE: &str = "refresh_reuse";
+const REFRESH_REUSE: &str = "refresh_reuse";
 
 /// The first user as setup stores it: in the new tenant, an administrator of it.
-pub(super) fn setup_user(user: &NewUser, tenant: TenantId) -> NewUser {
+fn setup_user(user: &NewUser, tenant: TenantId) -> NewUser {
     NewUser {
         tenant_id: Some(tenant),
         role: Some(user.role.unwrap_or(crate::auth::Role::Admin)),
