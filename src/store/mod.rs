@@ -5,13 +5,13 @@
 //! binary is refused, never silently used.
 
 mod audit_postgres;
-pub(crate) mod codec;
-mod scope;
 mod audit_sqlite;
+pub(crate) mod codec;
 mod errors;
 mod postgres;
 mod postgres_keys;
 mod postgres_monitor;
+mod scope;
 mod sqlite;
 mod sqlite_keys;
 mod sqlite_monitor;
@@ -28,11 +28,11 @@ use crate::error::{Error, Result};
 use crate::monitor::{Alert, AlertKind, LoginBaseline, Severity};
 use crate::tenants::{NewTenant, Tenant};
 
-pub use errors::map_db_error;
-pub use codec::{opt_time, Time};
 pub use crate::identity::store::IdentityStore;
-pub use scope::Scope;
+pub use codec::{opt_time, Time};
+pub use errors::map_db_error;
 pub use postgres::PgStore;
+pub use scope::Scope;
 pub use sqlite::SqliteStore;
 
 /// Where the schema stands.

@@ -10,7 +10,7 @@
 //! first's mark and matches nothing.
 
 use async_trait::async_trait;
-use sqlx::Postgres;
+use sqlx::{PgConnection, Postgres};
 
 use super::totp::TotpSql;
 use super::{IdentityStore, Scope, Sql};
@@ -52,44 +52,48 @@ const FIND_REFRESH: &str = "SELECT sessions.id AS session_id, sessions.tenant_id
     FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id \
     WHERE refresh_tokens.token_hash = $1 FOR UPDATE OF sessions";
 
+/// Runs `f` in a transaction that row-level security limits to `scope`, committed when it succeeds
+/// (dropped, so rolled back, when it fails).
+async fn scoped<T>(
+    store: &PgStore,
+    scope: Scope,
+    f: impl AsyncFnOnce(&mut PgConnection) -> Result<T>,
+) -> Result<T> {
+    let mut tx = store.begin_scoped(scope).await?;
+    let done = f(&mut tx).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
 /// Serializes first-run setups (`pg_advisory_xact_lock` key; any fixed number would do).
 const SETUP_LOCK: i64 = 0x0a0d_5e70;
 
 #[async_trait]
 impl IdentityStore for PgStore {
     async fn any_user(&self) -> Result<bool> {
-        let mut tx = self.begin_scoped(Scope::System).await?;
-        let done = Q::any_user(&mut tx).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::System, async |c| Q::any_user(c).await).await
     }
 
     async fn insert_user(&self, user: &NewUser) -> Result<User> {
-        let mut tx = self.begin_scoped(scope_of(user.tenant_id)).await?;
-        let done = Q::insert_user(&mut tx, user).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope_of(user.tenant_id), async |c| {
+            Q::insert_user(c, user).await
+        })
+        .await
     }
 
     async fn login_record(&self, email_key: &str) -> Result<Option<LoginRecord>> {
-        let mut tx = self.begin_scoped(Scope::System).await?;
-        let done = Q::login_record(&mut tx, email_key).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::System, async |c| {
+            Q::login_record(c, email_key).await
+        })
+        .await
     }
 
     async fn get_user(&self, scope: Scope, id: UserId) -> Result<Option<User>> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::get_user(&mut tx, scope, id).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| Q::get_user(c, scope, id).await).await
     }
 
     async fn password_hash(&self, scope: Scope, id: UserId) -> Result<Option<SecretString>> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::password_hash(&mut tx, scope, id).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| Q::password_hash(c, scope, id).await).await
     }
 
     async fn list_users(
@@ -98,10 +102,10 @@ impl IdentityStore for PgStore {
         after: Option<UserId>,
         limit: u32,
     ) -> Result<Vec<User>> {
-        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
-        let done = Q::list_users(&mut tx, tenant, after, limit).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::Tenant(tenant), async |c| {
+            Q::list_users(c, tenant, after, limit).await
+        })
+        .await
     }
 
     async fn update_user(
@@ -110,31 +114,28 @@ impl IdentityStore for PgStore {
         id: UserId,
         patch: &UserPatch,
     ) -> Result<Option<User>> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::update_user(&mut tx, scope, id, patch).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::update_user(c, scope, id, patch).await
+        })
+        .await
     }
 
     async fn delete_user(&self, scope: Scope, id: UserId) -> Result<bool> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::delete_user(&mut tx, scope, id).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| Q::delete_user(c, scope, id).await).await
     }
 
     async fn set_password_hash(&self, scope: Scope, id: UserId, hash: &SecretString) -> Result<()> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::set_password_hash(&mut tx, scope, id, hash).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::set_password_hash(c, scope, id, hash).await
+        })
+        .await
     }
 
     async fn record_login(&self, scope: Scope, id: UserId, at: Timestamp) -> Result<()> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::record_login(&mut tx, scope, id, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::record_login(c, scope, id, at).await
+        })
+        .await
     }
 
     async fn login_throttle(&self, email_key: &str) -> Result<Option<Throttle>> {
@@ -162,25 +163,21 @@ impl IdentityStore for PgStore {
         ciphertext: &[u8],
         at: Timestamp,
     ) -> Result<bool> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done =
-            Q::put_totp_secret(&mut tx, &TOTP, scope, user, key_tenant, ciphertext, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::put_totp_secret(c, &TOTP, scope, user, key_tenant, ciphertext, at).await
+        })
+        .await
     }
 
     async fn totp_secret(&self, scope: Scope, user: UserId) -> Result<Option<TotpRecord>> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::totp_secret(&mut tx, scope, user).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| Q::totp_secret(c, scope, user).await).await
     }
 
     async fn use_totp_step(&self, scope: Scope, user: UserId, step: u64) -> Result<bool> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::use_totp_step(&mut tx, scope, user, step).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::use_totp_step(c, scope, user, step).await
+        })
+        .await
     }
 
     async fn enable_totp(
@@ -189,17 +186,14 @@ impl IdentityStore for PgStore {
         user: UserId,
         recovery_hashes: &[[u8; 32]],
     ) -> Result<()> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::enable_totp(&mut tx, &TOTP, scope, user, recovery_hashes).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::enable_totp(c, &TOTP, scope, user, recovery_hashes).await
+        })
+        .await
     }
 
     async fn disable_totp(&self, scope: Scope, user: UserId) -> Result<()> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::disable_totp(&mut tx, scope, user).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| Q::disable_totp(c, scope, user).await).await
     }
 
     async fn use_recovery_code(
@@ -209,38 +203,35 @@ impl IdentityStore for PgStore {
         hash: &[u8; 32],
         at: Timestamp,
     ) -> Result<bool> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::use_recovery_code(&mut tx, scope, user, hash, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::use_recovery_code(c, scope, user, hash, at).await
+        })
+        .await
     }
 
     async fn insert_session(&self, session: &NewSession, refresh_hash: &[u8; 32]) -> Result<()> {
-        let mut tx = self.begin_scoped(scope_of(session.tenant_id)).await?;
-        let done = Q::insert_session(&mut tx, session, refresh_hash).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope_of(session.tenant_id), async |c| {
+            Q::insert_session(c, session, refresh_hash).await
+        })
+        .await
     }
 
     async fn session_state(&self, id: SessionId) -> Result<Option<SessionState>> {
-        let mut tx = self.begin_scoped(Scope::System).await?;
-        let done = Q::session_state(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::System, async |c| Q::session_state(c, id).await).await
     }
 
     async fn touch_session(&self, id: SessionId, at: Timestamp) -> Result<()> {
-        let mut tx = self.begin_scoped(Scope::System).await?;
-        let done = Q::touch_session(&mut tx, id, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::System, async |c| {
+            Q::touch_session(c, id, at).await
+        })
+        .await
     }
 
     async fn list_sessions(&self, scope: Scope, user: UserId) -> Result<Vec<Session>> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::list_sessions(&mut tx, scope, user).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::list_sessions(c, scope, user).await
+        })
+        .await
     }
 
     async fn end_session(
@@ -251,10 +242,10 @@ impl IdentityStore for PgStore {
         reason: &str,
         at: Timestamp,
     ) -> Result<bool> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::end_session(&mut tx, scope, user, id, reason, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::end_session(c, scope, user, id, reason, at).await
+        })
+        .await
     }
 
     async fn end_user_sessions(
@@ -265,10 +256,10 @@ impl IdentityStore for PgStore {
         reason: &str,
         at: Timestamp,
     ) -> Result<Vec<SessionId>> {
-        let mut tx = self.begin_scoped(scope).await?;
-        let done = Q::end_user_sessions(&mut tx, scope, user, except, reason, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, scope, async |c| {
+            Q::end_user_sessions(c, scope, user, except, reason, at).await
+        })
+        .await
     }
 
     async fn rotate_refresh(
@@ -277,45 +268,45 @@ impl IdentityStore for PgStore {
         new_hash: &[u8; 32],
         at: Timestamp,
     ) -> Result<RefreshOutcome> {
-        let mut tx = self.begin_scoped(Scope::System).await?;
-        let done = Q::rotate_refresh(&mut tx, FIND_REFRESH, presented, new_hash, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::System, async |c| {
+            Q::rotate_refresh(c, FIND_REFRESH, presented, new_hash, at).await
+        })
+        .await
     }
 
     async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKey> {
-        let mut tx = self.begin_scoped(Scope::Tenant(key.tenant_id)).await?;
-        let done = Q::insert_api_key(&mut tx, key).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::Tenant(key.tenant_id), async |c| {
+            Q::insert_api_key(c, key).await
+        })
+        .await
     }
 
     async fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKey>> {
-        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
-        let done = Q::list_api_keys(&mut tx, tenant).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::Tenant(tenant), async |c| {
+            Q::list_api_keys(c, tenant).await
+        })
+        .await
     }
 
     async fn revoke_api_key(&self, tenant: TenantId, id: ApiKeyId, at: Timestamp) -> Result<bool> {
-        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
-        let done = Q::revoke_api_key(&mut tx, tenant, id, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::Tenant(tenant), async |c| {
+            Q::revoke_api_key(c, tenant, id, at).await
+        })
+        .await
     }
 
     async fn api_key_by_public_id(&self, public_id: &str) -> Result<Option<ApiKeyAuth>> {
-        let mut tx = self.begin_scoped(Scope::System).await?;
-        let done = Q::api_key_by_public_id(&mut tx, public_id).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::System, async |c| {
+            Q::api_key_by_public_id(c, public_id).await
+        })
+        .await
     }
 
     async fn touch_api_key(&self, id: ApiKeyId, at: Timestamp) -> Result<()> {
-        let mut tx = self.begin_scoped(Scope::System).await?;
-        let done = Q::touch_api_key(&mut tx, id, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        scoped(self, Scope::System, async |c| {
+            Q::touch_api_key(c, id, at).await
+        })
+        .await
     }
 
     async fn tenant_requires_totp(&self, tenant: TenantId) -> Result<bool> {

@@ -8,7 +8,7 @@
 //! SQLite has no row-level security: the tenant filter in every scoped statement is the wall.
 
 use async_trait::async_trait;
-use sqlx::Sqlite;
+use sqlx::{Sqlite, SqliteConnection};
 
 use super::totp::TotpSql;
 use super::{IdentityStore, Scope, Sql};
@@ -43,6 +43,18 @@ const FIND_REFRESH: &str = "SELECT sessions.id AS session_id, sessions.tenant_id
     sessions.ended_at IS NOT NULL AS ended \
     FROM refresh_tokens JOIN sessions ON sessions.id = refresh_tokens.session_id \
     WHERE refresh_tokens.token_hash = $1";
+
+/// Runs `f` in a transaction started with `BEGIN IMMEDIATE` (the write lock taken up front),
+/// committed when it succeeds (dropped, so rolled back, when it fails).
+async fn immediate<T>(
+    store: &SqliteStore,
+    f: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T>,
+) -> Result<T> {
+    let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let done = f(&mut tx).await?;
+    tx.commit().await?;
+    Ok(done)
+}
 
 #[async_trait]
 impl IdentityStore for SqliteStore {
@@ -121,11 +133,10 @@ impl IdentityStore for SqliteStore {
         ciphertext: &[u8],
         at: Timestamp,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done =
-            Q::put_totp_secret(&mut tx, &TOTP, scope, user, key_tenant, ciphertext, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        immediate(self, async |c| {
+            Q::put_totp_secret(c, &TOTP, scope, user, key_tenant, ciphertext, at).await
+        })
+        .await
     }
 
     async fn totp_secret(&self, scope: Scope, user: UserId) -> Result<Option<TotpRecord>> {
@@ -142,17 +153,14 @@ impl IdentityStore for SqliteStore {
         user: UserId,
         recovery_hashes: &[[u8; 32]],
     ) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done = Q::enable_totp(&mut tx, &TOTP, scope, user, recovery_hashes).await?;
-        tx.commit().await?;
-        Ok(done)
+        immediate(self, async |c| {
+            Q::enable_totp(c, &TOTP, scope, user, recovery_hashes).await
+        })
+        .await
     }
 
     async fn disable_totp(&self, scope: Scope, user: UserId) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done = Q::disable_totp(&mut tx, scope, user).await?;
-        tx.commit().await?;
-        Ok(done)
+        immediate(self, async |c| Q::disable_totp(c, scope, user).await).await
     }
 
     async fn use_recovery_code(
@@ -166,10 +174,10 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn insert_session(&self, session: &NewSession, refresh_hash: &[u8; 32]) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done = Q::insert_session(&mut tx, session, refresh_hash).await?;
-        tx.commit().await?;
-        Ok(done)
+        immediate(self, async |c| {
+            Q::insert_session(c, session, refresh_hash).await
+        })
+        .await
     }
 
     async fn session_state(&self, id: SessionId) -> Result<Option<SessionState>> {
@@ -228,10 +236,10 @@ impl IdentityStore for SqliteStore {
         new_hash: &[u8; 32],
         at: Timestamp,
     ) -> Result<RefreshOutcome> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done = Q::rotate_refresh(&mut tx, FIND_REFRESH, presented, new_hash, at).await?;
-        tx.commit().await?;
-        Ok(done)
+        immediate(self, async |c| {
+            Q::rotate_refresh(c, FIND_REFRESH, presented, new_hash, at).await
+        })
+        .await
     }
 
     async fn insert_api_key(&self, key: &NewApiKey) -> Result<ApiKey> {
@@ -268,10 +276,10 @@ impl IdentityStore for SqliteStore {
         created_at: Timestamp,
         expires_at: Timestamp,
     ) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let done = Q::replace_setup_token(&mut tx, hash, created_at, expires_at).await?;
-        tx.commit().await?;
-        Ok(done)
+        immediate(self, async |c| {
+            Q::replace_setup_token(c, hash, created_at, expires_at).await
+        })
+        .await
     }
 
     async fn complete_setup(
