@@ -15,12 +15,12 @@ use tower_http::timeout::TimeoutLayer;
 
 use super::{client_ip, context, headers, limits, openapi, routes, server, tls, AppState};
 use crate::audit::{self, AuditLog, AuditSink};
-use crate::auth::password::PasswordHasher;
 use crate::auth::Authenticator;
 use crate::config::{Config, MasterKeys};
 use crate::crypto::Keyring;
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
+use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::metrics::{self, Metrics};
 use crate::monitor::{self, MonitorTask};

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use super::ClientIp;
 use crate::audit::AuditLog;
-use crate::auth::password::PasswordHasher;
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::domain::TenantId;
 use crate::events::Events;
 use crate::events::{SecurityEvent, SecurityEventKind};
+use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, SessionCache};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use auditpulse::auth::jwt::Claims;
 use auditpulse::auth::Role;
+use auditpulse::identity::credentials::jwt::Claims;
 use auditpulse::identity::UserPatch;
 use auditpulse::store::Scope;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

@@ -13,11 +13,11 @@ use serde_json::json;
 use super::model::{
     beyond_creator, parse_expiry, parse_scopes, ApiKeyList, CreateApiKey, CreatedApiKey,
 };
-use crate::auth::api_key::ApiKeyToken;
 use crate::auth::{Permission, Principal, PrincipalKind};
 use crate::domain::{time, ApiKeyId, UserId};
 use crate::error::{Error, Result};
 use crate::identity::admin::{own_tenant, path_id};
+use crate::identity::credentials::api_key_format::ApiKeyToken;
 use crate::identity::{NewApiKey, TenantScope};
 use crate::web::{AppState, ClientIp, ValidJson};
 

@@ -1,15 +1,15 @@
 //! Password (and second factor) attempts under the lockout rules: the stored side of
-//! [`super::lockout`], shared by login, password change and turning TOTP off.
+//! [`crate::identity::login::lockout`], shared by login, password change and turning TOTP off.
 //!
 //! Invariant: a locked e-mail is refused before any password is hashed; every failure is counted
 //! against the e-mail key (known account or not) and reported as `LoginFailed`, and the failure
 //! that locks is reported as `AccountLocked`.
 
-use super::lockout;
-use super::request::emit;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
+use crate::identity::login::lockout;
+use crate::identity::request::emit;
 use crate::identity::{Throttle, User};
 use crate::web::{AppState, ClientIp};
 

@@ -9,16 +9,16 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::attempts::Attempt;
-use super::login::MAX_PASSWORD;
-use super::request::session_user;
-use super::second_factor::{self, key_tenant};
-use crate::auth::password::Verified;
-use crate::auth::totp::TotpSecret;
 use crate::auth::Principal;
 use crate::crypto::USER_TOTP_SECRET;
 use crate::domain::time;
 use crate::error::{Error, FieldError, Result};
+use crate::identity::credentials::password::Verified;
+use crate::identity::credentials::totp_codes::TotpSecret;
+use crate::identity::login::attempts::Attempt;
+use crate::identity::login::routes::MAX_PASSWORD;
+use crate::identity::login::second_factor::{self, key_tenant};
+use crate::identity::request::session_user;
 use crate::identity::{TenantScope, User};
 use crate::secret::SecretString;
 use crate::web::{AppState, ClientIp, ValidJson, Validate};
@@ -178,7 +178,7 @@ pub async fn enable(
         .store
         .enable_totp(scope.scope(), user.id, &hashes)
         .await?;
-    super::user_changed(&state, user.id);
+    crate::identity::user_changed(&state, user.id);
     admin_action(&state, &principal, ip, &user, "user.totp_enable");
     Ok(Json(TotpEnabled {
         enabled: true,
@@ -218,7 +218,7 @@ pub async fn disable(
         return Err(attempt.failed(Some(&user)).await);
     }
     state.store.disable_totp(scope.scope(), user.id).await?;
-    super::user_changed(&state, user.id);
+    crate::identity::user_changed(&state, user.id);
     admin_action(&state, &principal, ip, &user, "user.totp_disable");
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

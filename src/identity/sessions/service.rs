@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 
-use super::cookie::{self, RefreshToken};
-use super::tokens::{self, TokenBody};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
 use crate::error::Result;
 use crate::events::SecurityEventKind;
+use crate::identity::sessions::cookie::{self, RefreshToken};
+use crate::identity::sessions::tokens::{self, TokenBody};
 use crate::identity::{NewSession, SessionState, User};
 use crate::web::{AppState, ClientIp};
 
@@ -128,7 +128,7 @@ async fn end_beyond_limit(
     ip: ClientIp,
     now: Timestamp,
 ) -> Result<()> {
-    let scope = super::second_factor::user_scope(user);
+    let scope = crate::identity::login::second_factor::user_scope(user);
     // Newest first: whatever comes after the first MAX_SESSIONS_PER_USER is the oldest.
     let live = state.store.list_sessions(scope, user.id).await?;
     let mut ended_ids = Vec::new();
@@ -171,7 +171,7 @@ pub fn revoked(
     user: &User,
     reason: &'static str,
 ) {
-    super::request::emit(
+    crate::identity::request::emit(
         state,
         ip,
         principal,

@@ -4,19 +4,22 @@
 //! Invariant: a user reaches only their own sessions, through their `TenantScope`; another user's
 //! session id answers 404 like an unknown one. Ended sessions are evicted from the cache at once.
 
+pub mod refresh;
+
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::request::{emit, session_user};
-use super::{cookie, sessions};
 use crate::auth::Principal;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::{SessionId, UserId};
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
+use crate::identity::request::{emit, session_user};
+use crate::identity::sessions::cookie;
+use crate::identity::sessions::service as sessions;
 use crate::identity::TenantScope;
 use crate::web::{AppState, ClientIp};
 

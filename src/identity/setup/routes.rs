@@ -20,10 +20,10 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::password::check_password;
 use crate::auth::{Principal, Role};
 use crate::domain::{time, UserId};
 use crate::error::{Error, FieldError, Result};
+use crate::identity::credentials::password::check_password;
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
 use crate::store::Store;

@@ -9,14 +9,14 @@ use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::cookie::{self, RefreshToken};
-use super::request::emit;
-use super::second_factor::user_scope;
-use super::sessions::{self, check_live};
-use super::tokens::{self, TokenBody};
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
+use crate::identity::login::second_factor::user_scope;
+use crate::identity::request::emit;
+use crate::identity::sessions::cookie::{self, RefreshToken};
+use crate::identity::sessions::service::{self as sessions, check_live};
+use crate::identity::sessions::tokens::{self, TokenBody};
 use crate::identity::{RefreshOutcome, SessionState};
 use crate::web::{AppState, ClientIp};
 
@@ -52,7 +52,7 @@ pub async fn refresh(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response> {
-    super::cross_site::check(
+    crate::identity::sessions::cross_site::check(
         &headers,
         &uri,
         scheme(&state),

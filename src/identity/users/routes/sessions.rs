@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::routes::{find, guard_system_admin};
+use super::{find, guard_system_admin};
 use crate::auth::{Permission, Principal};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;

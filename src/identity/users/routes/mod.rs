@@ -6,6 +6,8 @@
 //! delete themselves (no self-escalation, no lock-out), and only a system administrator changes a
 //! system administrator's account.
 
+pub mod sessions;
+
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -13,13 +15,13 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::create::{create_user, UserDraft};
-use super::model::{parse_role, role_name, CreateUser, UpdateUser, UserPage};
 use crate::auth::{Permission, Principal, Role};
 use crate::domain::{time, TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::admin::{emit, is_self, own_tenant, path_id};
+use crate::identity::users::create::{create_user, UserDraft};
+use crate::identity::users::model::{parse_role, role_name, CreateUser, UpdateUser, UserPage};
 use crate::identity::{TenantScope, User};
 use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};

@@ -7,11 +7,11 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::auth::totp::TotpSecret;
 use crate::crypto::USER_TOTP_SECRET;
 use crate::domain::time;
 use crate::domain::TenantId;
 use crate::error::Result;
+use crate::identity::credentials::totp_codes::TotpSecret;
 use crate::identity::{User, SYSTEM_TENANT};
 use crate::secret::SecretString;
 use crate::store::Scope;
