@@ -5,10 +5,11 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::app::AppState;
 use crate::error::{DeniedPermission, Error};
 use crate::events::{SecurityEvent, SecurityEventKind};
 use crate::ratelimit::limit_principal;
-use crate::web::{routes::group_of, AppState, ClientIp};
+use crate::web::{routes::group_of, ClientIp};
 
 pub async fn require_principal(
     State(state): State<AppState>,

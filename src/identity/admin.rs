@@ -6,13 +6,14 @@
 
 use std::str::FromStr;
 
+use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::events::{SecurityEvent, SecurityEventKind};
 use crate::identity::TenantScope;
 use crate::store::Scope;
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// The caller's tenant and the scope of exactly that tenant.
 pub fn own_tenant(scope: &TenantScope) -> Result<(TenantId, Scope)> {

@@ -39,8 +39,8 @@ pub use model::{
 };
 pub use sessions::tokens::AccessTokens;
 
+use crate::app::AppState;
 use crate::domain::{SessionId, UserId};
-use crate::web::AppState;
 
 /// Call after ending sessions (an administrator ending a user's sessions, deactivating or
 /// deleting a user): this process refuses their access tokens from the next request on, not a

@@ -5,11 +5,12 @@
 
 use axum::http::{header, HeaderMap};
 
+use crate::app::AppState;
 use crate::auth::{Principal, PrincipalKind};
 use crate::domain::UserId;
 use crate::error::{Error, Result};
 use crate::events::{SecurityEvent, SecurityEventKind};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 const MAX_USER_AGENT: usize = 256;
 

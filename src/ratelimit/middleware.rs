@@ -7,9 +7,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{Decision, Group, KeyKind};
+use crate::app::AppState;
 use crate::error::Error;
 use crate::events::{SecurityEvent, SecurityEventKind};
-use crate::web::{routes::group_of, AppState, ClientIp};
+use crate::web::{routes::group_of, ClientIp};
 
 /// Per-IP limit, before authentication, so unauthenticated floods are cut early.
 pub async fn limit_by_ip(State(state): State<AppState>, request: Request, next: Next) -> Response {

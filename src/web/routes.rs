@@ -8,7 +8,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{health, openapi, AppState};
+use super::{health, openapi};
+use crate::app::AppState;
 use crate::identity::account::routes::{me, password};
 use crate::identity::login::routes as login;
 use crate::identity::sessions::routes::{self as session_routes, refresh};

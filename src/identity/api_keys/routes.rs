@@ -13,13 +13,14 @@ use serde_json::json;
 use super::model::{
     beyond_creator, parse_expiry, parse_scopes, ApiKeyList, CreateApiKey, CreatedApiKey,
 };
+use crate::app::AppState;
 use crate::auth::{Permission, Principal, PrincipalKind};
 use crate::domain::{time, ApiKeyId, UserId};
 use crate::error::{Error, Result};
 use crate::identity::admin::{own_tenant, path_id};
 use crate::identity::credentials::api_key_format::ApiKeyToken;
 use crate::identity::{NewApiKey, TenantScope};
-use crate::web::{AppState, ClientIp, ValidJson};
+use crate::web::{ClientIp, ValidJson};
 
 /// Create an API key for the caller's tenant. The response holds the whole key, shown only now.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateApiKey,

@@ -5,13 +5,14 @@
 //! against the e-mail key (known account or not) and reported as `LoginFailed`, and the failure
 //! that locks is reported as `AccountLocked`.
 
+use crate::app::AppState;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::login::lockout;
 use crate::identity::request::emit;
 use crate::identity::{Throttle, User};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// One attempt on the account behind `email_key`.
 pub struct Attempt<'a> {

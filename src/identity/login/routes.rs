@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use crate::app::AppState;
 use crate::error::{Error, FieldError, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::credentials::password::Verified;
@@ -22,7 +23,7 @@ use crate::identity::sessions::tokens::TokenBody;
 use crate::identity::LoginRecord;
 use crate::ratelimit::{limit_principal, Group};
 use crate::secret::SecretString;
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 const ROUTE: &str = "/api/v1/auth/login";
 /// Longer inputs are refused before any work is done on them.

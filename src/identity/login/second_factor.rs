@@ -7,6 +7,7 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use crate::app::AppState;
 use crate::crypto::USER_TOTP_SECRET;
 use crate::domain::time;
 use crate::domain::TenantId;
@@ -15,7 +16,6 @@ use crate::identity::credentials::totp_codes::TotpSecret;
 use crate::identity::{User, SYSTEM_TENANT};
 use crate::secret::SecretString;
 use crate::store::Scope;
-use crate::web::AppState;
 
 pub const RECOVERY_CODES: usize = 10;
 /// Letters and digits that cannot be mistaken for each other: 32 symbols, 5 bits each.

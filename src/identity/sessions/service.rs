@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 
+use crate::app::AppState;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
 use crate::error::Result;
@@ -16,7 +17,7 @@ use crate::events::SecurityEventKind;
 use crate::identity::sessions::cookie::{self, RefreshToken};
 use crate::identity::sessions::tokens::{self, TokenBody};
 use crate::identity::{NewSession, SessionState, User};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// Why a session no longer authenticates anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,11 +9,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::Result;
 use crate::identity::admin::own_tenant;
 use crate::identity::TenantScope;
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantSettings {

@@ -20,6 +20,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::app::AppState;
 use crate::auth::{Principal, Role};
 use crate::domain::{time, UserId};
 use crate::error::{Error, FieldError, Result};
@@ -28,7 +29,7 @@ use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
 use crate::store::Store;
 use crate::tenants::{CreateTenant, Tenant};
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 pub const TOKEN_TTL: Duration = Duration::from_secs(3600);
 

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use crate::app::AppState;
 use crate::auth::Principal;
 use crate::crypto::USER_TOTP_SECRET;
 use crate::domain::time;
@@ -21,7 +22,7 @@ use crate::identity::login::second_factor::{self, key_tenant};
 use crate::identity::request::session_user;
 use crate::identity::{TenantScope, User};
 use crate::secret::SecretString;
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 const ISSUER: &str = "AuditPulse";
 /// Sealing races with a data key rotation at most this often before giving up.

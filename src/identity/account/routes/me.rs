@@ -8,11 +8,11 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::app::AppState;
 use crate::auth::{Principal, PrincipalKind, Role};
 use crate::domain::{TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::identity::TenantScope;
-use crate::web::AppState;
 
 /// The caller's account.
 #[derive(Debug, Serialize, ToSchema)]

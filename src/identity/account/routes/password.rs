@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::time;
 use crate::error::{Error, FieldError, Result};
@@ -18,7 +19,7 @@ use crate::identity::request::session_user;
 use crate::identity::sessions::service as sessions;
 use crate::identity::TenantScope;
 use crate::secret::SecretString;
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 const ROUTE: &str = "/api/v1/auth/password";
 

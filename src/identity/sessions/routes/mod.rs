@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
+use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::{SessionId, UserId};
@@ -21,7 +22,7 @@ use crate::identity::request::{emit, session_user};
 use crate::identity::sessions::cookie;
 use crate::identity::sessions::service as sessions;
 use crate::identity::TenantScope;
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// One of the caller's sessions.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::app::AppState;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
@@ -18,7 +19,7 @@ use crate::identity::sessions::cookie::{self, RefreshToken};
 use crate::identity::sessions::service::{self as sessions, check_live};
 use crate::identity::sessions::tokens::{self, TokenBody};
 use crate::identity::{RefreshOutcome, SessionState};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 const ROUTE: &str = "/api/v1/auth/refresh";
 

@@ -15,6 +15,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::app::AppState;
 use crate::auth::{Permission, Principal, Role};
 use crate::domain::{time, TenantId, UserId};
 use crate::error::{Error, Result};
@@ -25,7 +26,7 @@ use crate::identity::users::model::{parse_role, role_name, CreateUser, UpdateUse
 use crate::identity::{TenantScope, User};
 use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
-use crate::web::{AppState, ClientIp, ValidJson};
+use crate::web::{ClientIp, ValidJson};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

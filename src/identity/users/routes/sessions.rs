@@ -12,6 +12,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{find, guard_system_admin};
+use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
@@ -19,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::admin::{emit, own_tenant, path_id};
 use crate::identity::{email_key, Session, TenantScope};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// A login session as an administrator sees it: no token, only where and when.
 #[derive(Debug, Serialize, ToSchema)]

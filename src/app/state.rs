@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::ClientIp;
+use super::Tasks;
 use crate::audit::AuditLog;
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
@@ -15,6 +15,7 @@ use crate::identity::{AccessTokens, SessionCache};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
+use crate::web::ClientIp;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -35,6 +36,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The audit trail's writer.
     pub audit: AuditLog,
+    /// The background tasks, for `/readyz`.
+    pub tasks: Tasks,
 }
 
 impl AppState {
