@@ -9,7 +9,7 @@ mod principal;
 mod scope;
 
 pub use authenticator::{Authenticator, NoAuthenticator};
-pub use middleware::require_principal;
+pub use middleware::{require_principal, Gate};
 pub use permissions::{allows, ApiScope, Permission};
 pub use principal::{Principal, PrincipalKind, Role};
 pub use scope::TenantScope;

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod settings;
 /// First-run setup.
 pub mod setup;
+mod state;
 /// Two-factor enrolment.
 pub mod totp;
 /// Accounts managed by a tenant's administrators; `create_user` (CLI too).
@@ -38,19 +39,19 @@ pub use model::{
     Session, SessionState, Throttle, TotpRecord, User, UserPatch, SYSTEM_TENANT,
 };
 pub use sessions::tokens::AccessTokens;
+pub use state::IdentityState;
 
-use crate::app::AppState;
 use crate::domain::{SessionId, UserId};
 
 /// Call after ending sessions (an administrator ending a user's sessions, deactivating or
 /// deleting a user): this process refuses their access tokens from the next request on, not a
 /// second later.
-pub fn sessions_ended(state: &AppState, ids: &[SessionId]) {
+pub fn sessions_ended(state: &IdentityState, ids: &[SessionId]) {
     sessions::service::ended(state, ids);
 }
 
 /// Call after changing a user in a way their sessions must see at once (deactivated, deleted,
 /// role or two-factor changed): their sessions are read afresh on the next request.
-pub fn user_changed(state: &AppState, user: UserId) {
-    state.sessions.evict_user(user);
+pub fn user_changed(sessions: &SessionCache, user: UserId) {
+    sessions.evict_user(user);
 }

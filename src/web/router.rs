@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::{Extension, Router};
@@ -32,7 +33,10 @@ pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
                     state.clone(),
                     client_ip::resolve_client_ip,
                 ))
-                .layer(from_fn_with_state(state.clone(), ratelimit::limit_by_ip))
+                .layer(from_fn_with_state(
+                    ratelimit::Limits::from_ref(state),
+                    ratelimit::limit_by_ip,
+                ))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     config.request_timeout,

@@ -3,6 +3,7 @@
 //! Invariant: deny by default. A route is reachable without authentication only if it is listed in
 //! `public()`; every other route is added in `protected()`, behind `auth::require_principal`.
 
+use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -58,7 +59,10 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::routes::list, api_keys::routes::create))
         .routes(routes!(api_keys::routes::revoke))
         .routes(routes!(settings::routes::get, settings::routes::update))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_principal))
+        .route_layer(from_fn_with_state(
+            auth::Gate::from_ref(state),
+            auth::require_principal,
+        ))
 }
 
 /// The routes and the OpenAPI document generated from them.

@@ -5,18 +5,18 @@
 //! against the e-mail key (known account or not) and reported as `LoginFailed`, and the failure
 //! that locks is reported as `AccountLocked`.
 
-use crate::app::AppState;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::login::lockout;
 use crate::identity::request::emit;
+use crate::identity::IdentityState;
 use crate::identity::{Throttle, User};
 use crate::web::ClientIp;
 
 /// One attempt on the account behind `email_key`.
 pub struct Attempt<'a> {
-    pub state: &'a AppState,
+    pub state: &'a IdentityState,
     pub ip: ClientIp,
     pub route: &'static str,
     /// The principal making it, when already authenticated (password change, TOTP off).
@@ -29,7 +29,7 @@ pub struct Attempt<'a> {
 impl<'a> Attempt<'a> {
     /// Starts an attempt; `AccountLocked` (429 with `Retry-After`) while the e-mail is locked.
     pub async fn begin(
-        state: &'a AppState,
+        state: &'a IdentityState,
         ip: ClientIp,
         route: &'static str,
         principal: Option<String>,

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::error::{Error, FieldError, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::credentials::password::Verified;
@@ -20,6 +19,7 @@ use crate::identity::login::second_factor;
 use crate::identity::request::{emit, user_agent};
 use crate::identity::sessions::service as sessions;
 use crate::identity::sessions::tokens::TokenBody;
+use crate::identity::IdentityState;
 use crate::identity::LoginRecord;
 use crate::ratelimit::{limit_principal, Group};
 use crate::secret::SecretString;
@@ -76,7 +76,7 @@ impl Validate for LoginRequest {
         (status = 422, body = crate::web::ErrorEnvelope),
         (status = 429, body = crate::web::ErrorEnvelope, description = "`account_locked` or `rate_limited`, with Retry-After")))]
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     ip: ClientIp,
     route: Option<MatchedPath>,
     headers: HeaderMap,
@@ -85,7 +85,7 @@ pub async fn login(
     let email_key = crate::identity::email_key(&body.email);
     let route = route.map(|r| r.as_str().to_owned());
     limit_principal(
-        &state,
+        &state.limits,
         Group::Auth,
         &format!("login:{email_key}"),
         Some(ip.0),
@@ -113,7 +113,7 @@ pub async fn login(
 
 /// The password (and code) were right: upgrade the hash if due, record the login, start a session.
 async fn finish(
-    state: &AppState,
+    state: &IdentityState,
     ip: ClientIp,
     headers: &HeaderMap,
     record: &LoginRecord,

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 
-use crate::app::AppState;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
 use crate::error::Result;
 use crate::events::SecurityEventKind;
 use crate::identity::sessions::cookie::{self, RefreshToken};
 use crate::identity::sessions::tokens::{self, TokenBody};
+use crate::identity::IdentityState;
 use crate::identity::{NewSession, SessionState, User};
 use crate::web::ClientIp;
 
@@ -83,7 +83,7 @@ pub struct Started {
 
 /// Starts a session for `user` (who has just proved who they are).
 pub async fn start(
-    state: &AppState,
+    state: &IdentityState,
     user: &User,
     ip: ClientIp,
     user_agent: Option<String>,
@@ -124,7 +124,7 @@ pub async fn start(
 
 /// Ends the user's oldest sessions beyond [`MAX_SESSIONS_PER_USER`] (reason `session_limit`).
 async fn end_beyond_limit(
-    state: &AppState,
+    state: &IdentityState,
     user: &User,
     ip: ClientIp,
     now: Timestamp,
@@ -159,13 +159,13 @@ async fn end_beyond_limit(
 
 /// Sessions ended elsewhere in this process: evicted from the cache so their access tokens are
 /// refused from the next request on.
-pub fn ended(state: &AppState, ids: &[SessionId]) {
+pub fn ended(state: &IdentityState, ids: &[SessionId]) {
     state.sessions.evict(ids);
 }
 
 /// Reports sessions of `user` ended before their time, and why.
 pub fn revoked(
-    state: &AppState,
+    state: &IdentityState,
     ip: ClientIp,
     principal: Option<String>,
     route: &'static str,

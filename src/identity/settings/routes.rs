@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::Result;
 use crate::identity::admin::own_tenant;
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
 use crate::web::{ClientIp, ValidJson, Validate};
 
@@ -35,7 +35,7 @@ impl Validate for UpdateSettings {}
     security(("bearer" = [])),
     responses((status = 200, body = TenantSettings), (status = 403, body = crate::web::ErrorEnvelope)))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     scope: TenantScope,
 ) -> Result<Json<TenantSettings>> {
     let (tenant, _) = own_tenant(&scope)?;
@@ -49,7 +49,7 @@ pub async fn get(
     responses((status = 200, body = TenantSettings), (status = 403, body = crate::web::ErrorEnvelope),
         (status = 422, body = crate::web::ErrorEnvelope)))]
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,

@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::crypto::USER_TOTP_SECRET;
 use crate::domain::time;
@@ -20,6 +19,7 @@ use crate::identity::login::attempts::Attempt;
 use crate::identity::login::routes::MAX_PASSWORD;
 use crate::identity::login::second_factor::{self, key_tenant};
 use crate::identity::request::session_user;
+use crate::identity::IdentityState;
 use crate::identity::{TenantScope, User};
 use crate::secret::SecretString;
 use crate::web::{ClientIp, ValidJson, Validate};
@@ -75,7 +75,7 @@ impl Validate for DisableTotp {
 }
 
 /// The caller, read fresh from the store.
-async fn caller(state: &AppState, principal: &Principal, scope: TenantScope) -> Result<User> {
+async fn caller(state: &IdentityState, principal: &Principal, scope: TenantScope) -> Result<User> {
     let id = session_user(principal)?;
     state
         .store
@@ -89,7 +89,7 @@ fn already_enabled() -> Error {
 }
 
 fn admin_action(
-    state: &AppState,
+    state: &IdentityState,
     principal: &Principal,
     ip: ClientIp,
     user: &User,
@@ -110,7 +110,7 @@ fn admin_action(
 #[utoipa::path(post, path = "/api/v1/auth/totp/setup", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = TotpSetup), (status = 409, body = crate::web::ErrorEnvelope, description = "already enabled")))]
 pub async fn setup(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
 ) -> Result<Json<TotpSetup>> {
@@ -153,7 +153,7 @@ pub async fn setup(
     responses((status = 200, body = TotpEnabled), (status = 409, body = crate::web::ErrorEnvelope, description = "already enabled, or no setup first"),
         (status = 422, body = crate::web::ErrorEnvelope, description = "the code is not correct")))]
 pub async fn enable(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -179,7 +179,7 @@ pub async fn enable(
         .store
         .enable_totp(scope.scope(), user.id, &hashes)
         .await?;
-    crate::identity::user_changed(&state, user.id);
+    crate::identity::user_changed(&state.sessions, user.id);
     admin_action(&state, &principal, ip, &user, "user.totp_enable");
     Ok(Json(TotpEnabled {
         enabled: true,
@@ -194,7 +194,7 @@ pub async fn enable(
         (status = 409, body = crate::web::ErrorEnvelope, description = "not enabled"),
         (status = 429, body = crate::web::ErrorEnvelope, description = "`account_locked`")))]
 pub async fn disable(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -219,7 +219,7 @@ pub async fn disable(
         return Err(attempt.failed(Some(&user)).await);
     }
     state.store.disable_totp(scope.scope(), user.id).await?;
-    crate::identity::user_changed(&state, user.id);
+    crate::identity::user_changed(&state.sessions, user.id);
     admin_action(&state, &principal, ip, &user, "user.totp_disable");
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -8,10 +8,10 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::{Principal, PrincipalKind, Role};
 use crate::domain::{TenantId, UserId};
 use crate::error::{Error, Result};
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
 
 /// The caller's account.
@@ -34,7 +34,7 @@ pub struct Me {
     responses((status = 200, body = Me), (status = 401, body = crate::web::ErrorEnvelope),
         (status = 403, description = "an API key, not a user", body = crate::web::ErrorEnvelope)))]
 pub async fn me(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
 ) -> Result<Json<Me>> {

@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::time;
 use crate::error::{Error, FieldError, Result};
@@ -17,6 +16,7 @@ use crate::identity::login::attempts::Attempt;
 use crate::identity::login::routes::MAX_PASSWORD;
 use crate::identity::request::session_user;
 use crate::identity::sessions::service as sessions;
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
 use crate::secret::SecretString;
 use crate::web::{ClientIp, ValidJson, Validate};
@@ -54,7 +54,7 @@ impl Validate for ChangePassword {
         (status = 422, body = crate::web::ErrorEnvelope, description = "the new password breaks a rule"),
         (status = 429, body = crate::web::ErrorEnvelope, description = "`account_locked`")))]
 pub async fn change(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,

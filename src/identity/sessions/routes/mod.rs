@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::{SessionId, UserId};
@@ -21,6 +20,7 @@ use crate::events::SecurityEventKind;
 use crate::identity::request::{emit, session_user};
 use crate::identity::sessions::cookie;
 use crate::identity::sessions::service as sessions;
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
 use crate::web::ClientIp;
 
@@ -51,7 +51,7 @@ pub struct Ended {
 
 /// Reports that `user`'s sessions ended, by the user's own request.
 fn report(
-    state: &AppState,
+    state: &IdentityState,
     ip: ClientIp,
     principal: &Principal,
     route: &'static str,
@@ -70,7 +70,7 @@ fn report(
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = SessionList), (status = 401, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
 ) -> Result<Json<SessionList>> {
@@ -97,7 +97,7 @@ pub async fn list(
     params(("id" = String, Path, description = "session id")),
     responses((status = 204, description = "ended"), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -129,7 +129,7 @@ pub async fn delete(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "logged out")))]
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -153,7 +153,7 @@ pub async fn logout(
 #[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Ended)))]
 pub async fn logout_all(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,

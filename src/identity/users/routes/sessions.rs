@@ -12,13 +12,13 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{find, guard_system_admin};
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::admin::{emit, own_tenant, path_id};
+use crate::identity::IdentityState;
 use crate::identity::{email_key, Session, TenantScope};
 use crate::web::ClientIp;
 
@@ -63,7 +63,7 @@ pub struct UserSessions {
     responses((status = 204, description = "no lockout or failed-login count remains"),
         (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn unlock(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -93,7 +93,7 @@ pub async fn unlock(
     security(("bearer" = [])),
     responses((status = 200, body = UserSessions), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     Path(id): Path<String>,
@@ -114,7 +114,7 @@ pub async fn list(
     security(("bearer" = [])),
     responses((status = 204, description = "ended"), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn end(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
