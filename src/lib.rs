@@ -4,6 +4,8 @@
 //! `cli` for the commands, `config::vars` for every setting.
 #![forbid(unsafe_code)]
 
+/// The application: wiring of every part, shared state, the registry of background tasks.
+pub mod app;
 /// The audit trail: append-only, hash-chained security events, verification, retention, API.
 pub mod audit;
 /// Authentication hook, principals, named permissions and the one authorization check.
@@ -39,9 +41,9 @@ pub mod store;
 pub mod telemetry;
 /// Tenants, the unit of isolation.
 pub mod tenants;
-/// The HTTP server: application, routes, request protections, TLS, graceful shutdown.
+/// The HTTP surface: routes, request protections, TLS, graceful shutdown.
 pub mod web;
 
+pub use app::Application;
 pub use config::Config;
 pub use error::{Error, Result};
-pub use web::Application;

@@ -99,6 +99,11 @@ impl AuditLog {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// `false` once the writer has stopped (shut down, or ended by a failure).
+    pub fn is_running(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     /// Commits everything queued so far, then stops the writer. Later appends fail.
     pub async fn shutdown(&self) {
         let (done, finished) = oneshot::channel();

@@ -14,12 +14,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::model::{ActorKind, AuditEvent, NewAuditEvent, Outcome};
+use crate::app::AppState;
 use crate::auth::{Permission, Principal, PrincipalKind};
 use crate::domain::time::{self, Timestamp};
 use crate::error::{Error, Result};
 use crate::store::{AuditQuery, AuditScope};
 use crate::web::pagination::split_page;
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// Rows one export returns at most; `X-Next-After` then says where to continue.
 const EXPORT_MAX: usize = 100_000;

@@ -5,13 +5,24 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
+use super::Authenticator;
 use crate::error::{DeniedPermission, Error};
 use crate::events::{SecurityEvent, SecurityEventKind};
-use crate::ratelimit::limit_principal;
-use crate::web::{routes::group_of, AppState, ClientIp};
+use crate::ratelimit::{limit_principal, Limits};
+use crate::web::{routes::group_of, ClientIp};
+
+/// What the gate needs: who authenticates, and the per-principal limits (whose events interface
+/// also records refused permissions).
+#[derive(Clone)]
+pub struct Gate {
+    pub authenticator: Arc<dyn Authenticator>,
+    pub limits: Limits,
+}
 
 pub async fn require_principal(
-    State(state): State<AppState>,
+    State(state): State<Gate>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -31,9 +42,13 @@ pub async fn require_principal(
     }
     let ip = parts.extensions.get::<ClientIp>().map(|c| c.0);
     let route_for_event = route.clone();
-    if let Err(refusal) =
-        limit_principal(&state, group_of(route.as_deref()), &principal.id, ip, route)
-    {
+    if let Err(refusal) = limit_principal(
+        &state.limits,
+        group_of(route.as_deref()),
+        &principal.id,
+        ip,
+        route,
+    ) {
         return refusal.into_response();
     }
     let principal_id = principal.id.clone();
@@ -42,7 +57,7 @@ pub async fn require_principal(
     if let Some(DeniedPermission(permission)) =
         response.extensions().get::<DeniedPermission>().copied()
     {
-        state.events.emit(SecurityEvent {
+        state.limits.events.emit(SecurityEvent {
             kind: SecurityEventKind::PermissionDenied { permission },
             at: crate::domain::time::now(),
             ip,

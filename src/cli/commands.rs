@@ -47,7 +47,7 @@ pub(super) fn start_logging(loaded: &Loaded) -> Result<(), Failure> {
 async fn serve() -> Result<(), Failure> {
     let (loaded, _) = load(SecretMode::Generate)?;
     start_logging(&loaded)?;
-    let stop = crate::web::shutdown_signal().map_err(|e| Failure {
+    let stop = crate::app::shutdown_signal().map_err(|e| Failure {
         lines: vec![format!("cannot install signal handlers: {e}")],
         causes: None,
     })?;

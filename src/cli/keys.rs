@@ -19,7 +19,7 @@ pub async fn run(command: &KeysCommand, out: &mut dyn Write) -> Result<(), Failu
     let (loaded, _) = load(SecretMode::Inspect)?;
     start_logging(&loaded)?;
     let config = &loaded.config;
-    let master = crate::web::master_keys(config)?;
+    let master = crate::app::master_keys(config)?;
     let store = store::connect(&config.database_url, 2).await?;
     let result = with_store(command, master, store.clone(), out).await;
     store.close().await;

@@ -152,6 +152,30 @@ impl Events {
         &self.counters
     }
 
+    /// Records an administrative change made by `principal` (audit trail, metrics, logs).
+    pub fn admin_action(
+        &self,
+        principal: &str,
+        ip: std::net::IpAddr,
+        action: &'static str,
+        target: Option<(&'static str, String)>,
+        tenant: Option<crate::domain::TenantId>,
+        details: serde_json::Value,
+    ) {
+        self.emit(SecurityEvent {
+            kind: SecurityEventKind::AdminAction {
+                action,
+                target,
+                tenant,
+                details,
+            },
+            at: crate::domain::time::now(),
+            ip: Some(ip),
+            principal: Some(principal.to_owned()),
+            route: None,
+        });
+    }
+
     pub fn emit(&self, event: SecurityEvent) {
         if let SecurityEventKind::RateLimitBreach { blocked_for, .. } = &event.kind {
             self.counters

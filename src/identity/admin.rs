@@ -10,9 +10,10 @@ use crate::auth::Principal;
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::events::{SecurityEvent, SecurityEventKind};
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
 use crate::store::Scope;
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// The caller's tenant and the scope of exactly that tenant.
 pub fn own_tenant(scope: &TenantScope) -> Result<(TenantId, Scope)> {
@@ -26,7 +27,7 @@ pub fn path_id<T: FromStr>(text: &str) -> Result<T> {
 }
 
 /// Raises a security event as the caller, from the caller's address.
-pub fn emit(state: &AppState, principal: &Principal, ip: ClientIp, kind: SecurityEventKind) {
+pub fn emit(state: &IdentityState, principal: &Principal, ip: ClientIp, kind: SecurityEventKind) {
     state.events.emit(SecurityEvent {
         kind,
         at: crate::domain::time::now(),

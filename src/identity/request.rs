@@ -9,7 +9,8 @@ use crate::auth::{Principal, PrincipalKind};
 use crate::domain::UserId;
 use crate::error::{Error, Result};
 use crate::events::{SecurityEvent, SecurityEventKind};
-use crate::web::{AppState, ClientIp};
+use crate::identity::IdentityState;
+use crate::web::ClientIp;
 
 const MAX_USER_AGENT: usize = 256;
 
@@ -30,7 +31,7 @@ pub fn session_user(principal: &Principal) -> Result<UserId> {
 
 /// Emits a security event about an identity route.
 pub fn emit(
-    state: &AppState,
+    state: &IdentityState,
     ip: ClientIp,
     principal: Option<String>,
     route: &'static str,

@@ -173,6 +173,11 @@ pub struct MonitorTask {
 }
 
 impl MonitorTask {
+    /// `false` once the task has ended.
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;

@@ -7,11 +7,11 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::{Alert, AlertKind, Severity};
+use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
 use crate::store::{AlertFilter, AlertScope};
 use crate::web::pagination::{page_size, split_page};
-use crate::web::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

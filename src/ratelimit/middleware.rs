@@ -6,13 +6,23 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{Decision, Group, KeyKind};
+use std::sync::Arc;
+
+use super::{Decision, Group, KeyKind, RateLimiter};
 use crate::error::Error;
+use crate::events::Events;
 use crate::events::{SecurityEvent, SecurityEventKind};
-use crate::web::{routes::group_of, AppState, ClientIp};
+use crate::web::{routes::group_of, ClientIp};
+
+/// What applying the limits needs: the limiters, and the event interface breaches go to.
+#[derive(Clone)]
+pub struct Limits {
+    pub limiter: Arc<RateLimiter>,
+    pub events: Arc<Events>,
+}
 
 /// Per-IP limit, before authentication, so unauthenticated floods are cut early.
-pub async fn limit_by_ip(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn limit_by_ip(State(state): State<Limits>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -29,7 +39,7 @@ pub async fn limit_by_ip(State(state): State<AppState>, request: Request, next: 
 
 /// Per-principal limit, once the caller is known.
 pub fn limit_principal(
-    state: &AppState,
+    state: &Limits,
     group: Group,
     principal: &str,
     ip: Option<IpAddr>,
@@ -48,7 +58,7 @@ pub fn limit_principal(
 }
 
 fn settle(
-    state: &AppState,
+    state: &Limits,
     decision: Decision,
     group: Group,
     key: KeyKind,

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 pub use bucket::{Breach, Decision};
 pub use limiter::Limiter;
-pub use middleware::{limit_by_ip, limit_principal};
+pub use middleware::{limit_by_ip, limit_principal, Limits};
 pub use policy::{BlockPolicy, Rate};
 
 /// Route groups, each with its own rates. Which route is in which group is decided in

@@ -7,11 +7,12 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::{CreateTenant, Tenant, TenantPage};
+use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::web::pagination::{page_size, split_page};
-use crate::web::{AppState, ClientIp, ValidJson};
+use crate::web::{ClientIp, ValidJson};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,8 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::AppState;
+use crate::app::AppState;
+use crate::app::TaskHealth;
 use crate::error::{Error, Result};
 
 #[derive(Serialize, ToSchema)]
@@ -20,6 +21,8 @@ pub struct Readiness {
     status: &'static str,
     database: &'static str,
     schema_version: i64,
+    /// Every background task of the process, and whether it runs.
+    tasks: Vec<TaskHealth>,
 }
 
 /// 200 while the process runs.
@@ -28,7 +31,8 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// 200 when the database answers and its schema is current; 503 otherwise.
+/// 200 when the database answers, its schema is current and every background task runs; 503
+/// otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = super::ErrorEnvelope)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>> {
@@ -50,11 +54,23 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Readiness>> {
             ))
         }
     };
+    let tasks = state.tasks.health();
+    if let Some(stopped) = tasks.iter().find(|t| !t.running) {
+        tracing::error!(
+            task = stopped.name,
+            "readiness: a background task has stopped"
+        );
+        return Err(Error::Unavailable(format!(
+            "the background task {} has stopped",
+            stopped.name
+        )));
+    }
     match status.applied {
         Some(version) if status.is_current() => Ok(Json(Readiness {
             status: "ready",
             database: state.store.backend(),
             schema_version: version,
+            tasks,
         })),
         _ => Err(Error::Unavailable(
             "database migrations are not current".to_owned(),

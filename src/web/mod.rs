@@ -1,7 +1,6 @@
-//! The HTTP surface: the application (build, bind, serve), its routes, and the protections every
-//! request passes through.
+//! The HTTP surface: routes, the protections every request passes through, TLS, the server loop
+//! with graceful shutdown. The wiring that builds the state lives in `crate::app`.
 
-mod app;
 mod client_ip;
 mod context;
 mod headers;
@@ -10,13 +9,12 @@ mod json;
 mod limits;
 mod openapi;
 pub mod pagination;
+mod router;
 pub mod routes;
-mod server;
-mod state;
-mod tls;
+pub(crate) mod server;
+pub(crate) mod tls;
 
-pub use app::{master_keys, shutdown_signal, Application, ApplicationBuilder};
 pub use client_ip::ClientIp;
 pub use context::{ErrorEnvelope, RequestId};
 pub use json::{ValidJson, Validate};
-pub use state::AppState;
+pub(crate) use router::router;

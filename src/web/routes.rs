@@ -3,14 +3,18 @@
 //! Invariant: deny by default. A route is reachable without authentication only if it is listed in
 //! `public()`; every other route is added in `protected()`, behind `auth::require_principal`.
 
+use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{health, openapi, AppState};
-use crate::identity::{api_keys, me, settings, users};
-use crate::identity::{login, password, refresh, session_routes, setup, totp};
+use super::{health, openapi};
+use crate::app::AppState;
+use crate::identity::account::routes::{me, password};
+use crate::identity::login::routes as login;
+use crate::identity::sessions::routes::{self as session_routes, refresh};
+use crate::identity::{api_keys, settings, setup, totp, users};
 use crate::ratelimit::Group;
 use crate::{audit, auth, monitor, tenants};
 
@@ -22,8 +26,8 @@ fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::document))
         .routes(routes!(login::login))
         .routes(routes!(refresh::refresh))
-        .routes(routes!(setup::complete))
-        .routes(routes!(setup::page))
+        .routes(routes!(setup::routes::complete))
+        .routes(routes!(setup::routes::page))
 }
 
 /// Everything else.
@@ -38,9 +42,9 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(session_routes::logout))
         .routes(routes!(session_routes::logout_all))
         .routes(routes!(password::change))
-        .routes(routes!(totp::setup))
-        .routes(routes!(totp::enable))
-        .routes(routes!(totp::disable))
+        .routes(routes!(totp::routes::setup))
+        .routes(routes!(totp::routes::enable))
+        .routes(routes!(totp::routes::disable))
         // Account management: the caller's account, their tenant's users, API keys and settings.
         .routes(routes!(me::me))
         .routes(routes!(users::routes::list, users::routes::create))
@@ -49,13 +53,16 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
             users::routes::update,
             users::routes::delete
         ))
-        .routes(routes!(users::sessions::unlock))
-        .routes(routes!(users::sessions::list))
-        .routes(routes!(users::sessions::end))
+        .routes(routes!(users::routes::sessions::unlock))
+        .routes(routes!(users::routes::sessions::list))
+        .routes(routes!(users::routes::sessions::end))
         .routes(routes!(api_keys::routes::list, api_keys::routes::create))
         .routes(routes!(api_keys::routes::revoke))
-        .routes(routes!(settings::get, settings::update))
-        .route_layer(from_fn_with_state(state.clone(), auth::require_principal))
+        .routes(routes!(settings::routes::get, settings::routes::update))
+        .route_layer(from_fn_with_state(
+            auth::Gate::from_ref(state),
+            auth::require_principal,
+        ))
 }
 
 /// The routes and the OpenAPI document generated from them.

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use auditpulse::auth::api_key::ApiKeyToken;
 use auditpulse::auth::{ApiScope, PrincipalKind, Role};
 use auditpulse::domain::{time, ApiKeyId, TenantId};
 use auditpulse::identity::api_keys::authenticate;
+use auditpulse::identity::credentials::api_key_format::ApiKeyToken;
 use auditpulse::identity::NewApiKey;
 use serde_json::{json, Value};
 

@@ -30,6 +30,30 @@ async fn readyz_reports_database_and_schema(backend: Backend) {
     );
 }
 
+async fn readyz_lists_every_background_task_and_fails_when_one_stops(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let tasks: Vec<(String, bool)> = body["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_owned(), t["running"] == true))
+        .collect();
+    for name in ["audit_writer", "audit_retention", "security_monitor"] {
+        assert!(
+            tasks.contains(&(name.to_owned(), true)),
+            "{name} missing from {tasks:?}"
+        );
+    }
+    // The audit writer ends (as it would after a failure): the instance is no longer ready.
+    app.state.audit.shutdown().await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(error_of(response).await["code"], "unavailable");
+}
+
 async fn readyz_is_503_when_the_database_is_gone(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[]).await;
     app.state.store.close().await;
@@ -54,6 +78,7 @@ async fn readyz_is_503_when_the_schema_is_not_the_binarys(backend: Backend) {
 
 crate::on_both_backends!(
     readyz_reports_database_and_schema,
+    readyz_lists_every_background_task_and_fails_when_one_stops,
     readyz_is_503_when_the_database_is_gone,
     readyz_is_503_when_the_schema_is_not_the_binarys
 );

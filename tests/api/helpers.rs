@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Once};
 
 use async_trait::async_trait;
+use auditpulse::app::AppState;
 use auditpulse::auth::{Authenticator, Principal, Role};
 use auditpulse::config::{vars, Config, SecretMode, Sources};
 use auditpulse::domain::{time, TenantId, UserId};
@@ -12,7 +13,6 @@ use auditpulse::events::{EventSink, SecurityEvent};
 use auditpulse::identity::{NewUser, User};
 use auditpulse::secret::SecretString;
 use auditpulse::tenants::NewTenant;
-use auditpulse::web::AppState;
 use auditpulse::Application;
 use axum::http::request::Parts;
 use tokio::sync::oneshot;

@@ -205,7 +205,7 @@ async fn weaker_stored_hashes_are_upgraded_at_login(backend: Backend) {
             false,
         )
         .await;
-    let weak = auditpulse::auth::password::PasswordHasher::new(
+    let weak = auditpulse::identity::credentials::password::PasswordHasher::new(
         argon2::Params::new(8 * 1024, 1, 1, None).unwrap(),
         1,
     )

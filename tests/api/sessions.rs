@@ -144,7 +144,7 @@ async fn principals_without_a_session_have_no_sessions_to_manage(backend: Backen
 }
 
 async fn a_login_beyond_the_session_limit_ends_the_oldest_session(backend: Backend) {
-    use auditpulse::identity::sessions::MAX_SESSIONS_PER_USER;
+    use auditpulse::identity::sessions::service::MAX_SESSIONS_PER_USER;
     let app = TestApp::spawn_with(backend, &[]).await;
     let tenant = app.create_tenant("acme").await;
     let (jane, first) = app.user_token(tenant, Role::Viewer).await;

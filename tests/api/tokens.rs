@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use auditpulse::auth::jwt::Claims;
 use auditpulse::auth::Role;
+use auditpulse::identity::credentials::jwt::Claims;
 use auditpulse::identity::UserPatch;
 use auditpulse::store::Scope;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -211,7 +211,7 @@ async fn a_deleted_user_is_refused_and_a_demoted_one_loses_rights_within_a_secon
         .update_user(Scope::Tenant(tenant), admin.id, &patch)
         .await
         .unwrap();
-    auditpulse::identity::user_changed(&app.state, admin.id);
+    auditpulse::identity::user_changed(&app.state.sessions, admin.id);
     assert_eq!(
         app.get_as(&admin_token, "/api/v1/security/alerts")
             .await

@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use crate::auth::api_key::ApiKeyToken;
 use crate::auth::{Principal, PrincipalKind};
 use crate::domain::time::{self, Timestamp};
 use crate::error::Result;
+use crate::identity::credentials::api_key_format::ApiKeyToken;
 use crate::identity::{ApiKey, ApiKeyAuth};
 use crate::store::Store;
 

@@ -13,13 +13,14 @@ use serde_json::json;
 use super::model::{
     beyond_creator, parse_expiry, parse_scopes, ApiKeyList, CreateApiKey, CreatedApiKey,
 };
-use crate::auth::api_key::ApiKeyToken;
 use crate::auth::{Permission, Principal, PrincipalKind};
 use crate::domain::{time, ApiKeyId, UserId};
 use crate::error::{Error, Result};
 use crate::identity::admin::{own_tenant, path_id};
+use crate::identity::credentials::api_key_format::ApiKeyToken;
+use crate::identity::IdentityState;
 use crate::identity::{NewApiKey, TenantScope};
-use crate::web::{AppState, ClientIp, ValidJson};
+use crate::web::{ClientIp, ValidJson};
 
 /// Create an API key for the caller's tenant. The response holds the whole key, shown only now.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "api-keys", request_body = CreateApiKey,
@@ -28,7 +29,7 @@ use crate::web::{AppState, ClientIp, ValidJson};
         (status = 403, description = "no api_keys:write, or a scope beyond the caller's own permissions", body = crate::web::ErrorEnvelope),
         (status = 422, description = "unknown scope, expiry not in the future", body = crate::web::ErrorEnvelope)))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -93,7 +94,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses((status = 200, body = ApiKeyList), (status = 403, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
 ) -> Result<Json<ApiKeyList>> {
@@ -109,7 +110,7 @@ pub async fn list(
     security(("bearer" = [])),
     responses((status = 204, description = "revoked"), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn revoke(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,

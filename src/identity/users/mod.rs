@@ -4,11 +4,10 @@
 mod create;
 mod model;
 pub mod routes;
-pub mod sessions;
 
 pub use create::{create_user, UserDraft, DUPLICATE_EMAIL};
 pub use model::{
     check_account, check_email, parse_role, role_name, CreateUser, UpdateUser, UserPage,
     MAX_DISPLAY_NAME_CHARS,
 };
-pub use sessions::{UserSession, UserSessions};
+pub use routes::sessions::{UserSession, UserSessions};

@@ -6,10 +6,10 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::password::check_password;
 use crate::auth::Role;
 use crate::domain::UserId;
 use crate::error::FieldError;
+use crate::identity::credentials::password::check_password;
 use crate::identity::{User, UserPatch};
 use crate::secret::SecretString;
 use crate::web::Validate;

@@ -1,21 +1,22 @@
 //! Password (and second factor) attempts under the lockout rules: the stored side of
-//! [`super::lockout`], shared by login, password change and turning TOTP off.
+//! [`crate::identity::login::lockout`], shared by login, password change and turning TOTP off.
 //!
 //! Invariant: a locked e-mail is refused before any password is hashed; every failure is counted
 //! against the e-mail key (known account or not) and reported as `LoginFailed`, and the failure
 //! that locks is reported as `AccountLocked`.
 
-use super::lockout;
-use super::request::emit;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
+use crate::identity::login::lockout;
+use crate::identity::request::emit;
+use crate::identity::IdentityState;
 use crate::identity::{Throttle, User};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// One attempt on the account behind `email_key`.
 pub struct Attempt<'a> {
-    pub state: &'a AppState,
+    pub state: &'a IdentityState,
     pub ip: ClientIp,
     pub route: &'static str,
     /// The principal making it, when already authenticated (password change, TOTP off).
@@ -28,7 +29,7 @@ pub struct Attempt<'a> {
 impl<'a> Attempt<'a> {
     /// Starts an attempt; `AccountLocked` (429 with `Retry-After`) while the e-mail is locked.
     pub async fn begin(
-        state: &'a AppState,
+        state: &'a IdentityState,
         ip: ClientIp,
         route: &'static str,
         principal: Option<String>,

@@ -9,21 +9,22 @@ use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::cookie::{self, RefreshToken};
-use super::request::emit;
-use super::second_factor::user_scope;
-use super::sessions::{self, check_live};
-use super::tokens::{self, TokenBody};
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
+use crate::identity::login::second_factor::user_scope;
+use crate::identity::request::emit;
+use crate::identity::sessions::cookie::{self, RefreshToken};
+use crate::identity::sessions::service::{self as sessions, check_live};
+use crate::identity::sessions::tokens::{self, TokenBody};
+use crate::identity::IdentityState;
 use crate::identity::{RefreshOutcome, SessionState};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 const ROUTE: &str = "/api/v1/auth/refresh";
 
 /// How browsers reach this server: `https` when the cookie is `Secure`.
-fn scheme(state: &AppState) -> &'static str {
+fn scheme(state: &IdentityState) -> &'static str {
     if cookie::secure(&state.config) {
         "https"
     } else {
@@ -32,7 +33,7 @@ fn scheme(state: &AppState) -> &'static str {
 }
 
 /// A 401 that also removes the cookie, which will never work again.
-fn refused(state: &AppState) -> Response {
+fn refused(state: &IdentityState) -> Response {
     (
         [(header::SET_COOKIE, cookie::clear(&state.config))],
         Error::Unauthenticated,
@@ -47,12 +48,12 @@ fn refused(state: &AppState) -> Response {
         (status = 401, body = crate::web::ErrorEnvelope, description = "no valid refresh cookie (or it was used before: the session is now ended)"),
         (status = 403, body = crate::web::ErrorEnvelope, description = "`cross_site_request`")))]
 pub async fn refresh(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     ip: ClientIp,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response> {
-    super::cross_site::check(
+    crate::identity::sessions::cross_site::check(
         &headers,
         &uri,
         scheme(&state),
@@ -93,7 +94,7 @@ pub async fn refresh(
 
 /// The token was rotated: a new access token and cookie, unless the session has died meanwhile.
 async fn renewed(
-    state: &AppState,
+    state: &IdentityState,
     ip: ClientIp,
     current: SessionState,
     last_seen: time::Timestamp,

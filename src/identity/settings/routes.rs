@@ -12,8 +12,9 @@ use utoipa::ToSchema;
 use crate::auth::{Permission, Principal};
 use crate::error::Result;
 use crate::identity::admin::own_tenant;
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenantSettings {
@@ -34,7 +35,7 @@ impl Validate for UpdateSettings {}
     security(("bearer" = [])),
     responses((status = 200, body = TenantSettings), (status = 403, body = crate::web::ErrorEnvelope)))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     scope: TenantScope,
 ) -> Result<Json<TenantSettings>> {
     let (tenant, _) = own_tenant(&scope)?;
@@ -48,7 +49,7 @@ pub async fn get(
     responses((status = 200, body = TenantSettings), (status = 403, body = crate::web::ErrorEnvelope),
         (status = 422, body = crate::web::ErrorEnvelope)))]
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,

@@ -7,15 +7,15 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::auth::totp::TotpSecret;
 use crate::crypto::USER_TOTP_SECRET;
 use crate::domain::time;
 use crate::domain::TenantId;
 use crate::error::Result;
+use crate::identity::credentials::totp_codes::TotpSecret;
+use crate::identity::IdentityState;
 use crate::identity::{User, SYSTEM_TENANT};
 use crate::secret::SecretString;
 use crate::store::Scope;
-use crate::web::AppState;
 
 pub const RECOVERY_CODES: usize = 10;
 /// Letters and digits that cannot be mistaken for each other: 32 symbols, 5 bits each.
@@ -76,7 +76,10 @@ pub fn recovery_codes() -> (Vec<SecretString>, Vec<[u8; 32]>) {
 }
 
 /// The user's TOTP secret (pending or enabled) and the last step used, if they have one.
-pub async fn secret(state: &AppState, user: &User) -> Result<Option<(TotpSecret, Option<u64>)>> {
+pub async fn secret(
+    state: &IdentityState,
+    user: &User,
+) -> Result<Option<(TotpSecret, Option<u64>)>> {
     let Some(record) = state.store.totp_secret(user_scope(user), user.id).await? else {
         return Ok(None);
     };
@@ -96,7 +99,7 @@ pub async fn secret(state: &AppState, user: &User) -> Result<Option<(TotpSecret,
 }
 
 /// Checks a TOTP code against the user's secret and, when it is right, uses up its step.
-pub async fn check_totp(state: &AppState, user: &User, code: &str) -> Result<bool> {
+pub async fn check_totp(state: &IdentityState, user: &User, code: &str) -> Result<bool> {
     let Some((secret, last_step)) = secret(state, user).await? else {
         return Ok(false);
     };
@@ -113,7 +116,7 @@ pub async fn check_totp(state: &AppState, user: &User, code: &str) -> Result<boo
 }
 
 /// Checks a second factor of a user with TOTP on: a TOTP code, or one of their recovery codes.
-pub async fn check(state: &AppState, user: &User, code: &str) -> Result<bool> {
+pub async fn check(state: &IdentityState, user: &User, code: &str) -> Result<bool> {
     let code = code.trim();
     if is_totp_code(code) {
         return check_totp(state, user, code).await;

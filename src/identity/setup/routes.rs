@@ -20,15 +20,16 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::auth::password::check_password;
 use crate::auth::{Principal, Role};
 use crate::domain::{time, UserId};
 use crate::error::{Error, FieldError, Result};
+use crate::identity::credentials::password::check_password;
+use crate::identity::IdentityState;
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
 use crate::store::Store;
 use crate::tenants::{CreateTenant, Tenant};
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 pub const TOKEN_TTL: Duration = Duration::from_secs(3600);
 
@@ -132,7 +133,7 @@ pub struct SetupDone {
         (status = 404, body = crate::web::ErrorEnvelope, description = "already set up"),
         (status = 422, body = crate::web::ErrorEnvelope)))]
 pub async fn complete(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     ip: ClientIp,
     body: Result<ValidJson<SetupRequest>, Error>,
 ) -> Result<(StatusCode, Json<SetupDone>)> {
@@ -201,7 +202,7 @@ new one. Then log in with <code>POST /api/v1/auth/login</code>.</p>
 #[utoipa::path(get, path = "/setup", tag = "setup",
     responses((status = 200, description = "instructions", content_type = "text/html"),
         (status = 404, body = crate::web::ErrorEnvelope, description = "already set up")))]
-pub async fn page(State(state): State<AppState>) -> Result<Response> {
+pub async fn page(State(state): State<IdentityState>) -> Result<Response> {
     if state.store.any_user().await? {
         return Err(Error::NotFound);
     }

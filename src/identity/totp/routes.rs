@@ -9,19 +9,20 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::attempts::Attempt;
-use super::login::MAX_PASSWORD;
-use super::request::session_user;
-use super::second_factor::{self, key_tenant};
-use crate::auth::password::Verified;
-use crate::auth::totp::TotpSecret;
 use crate::auth::Principal;
 use crate::crypto::USER_TOTP_SECRET;
 use crate::domain::time;
 use crate::error::{Error, FieldError, Result};
+use crate::identity::credentials::password::Verified;
+use crate::identity::credentials::totp_codes::TotpSecret;
+use crate::identity::login::attempts::Attempt;
+use crate::identity::login::routes::MAX_PASSWORD;
+use crate::identity::login::second_factor::{self, key_tenant};
+use crate::identity::request::session_user;
+use crate::identity::IdentityState;
 use crate::identity::{TenantScope, User};
 use crate::secret::SecretString;
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 const ISSUER: &str = "AuditPulse";
 /// Sealing races with a data key rotation at most this often before giving up.
@@ -74,7 +75,7 @@ impl Validate for DisableTotp {
 }
 
 /// The caller, read fresh from the store.
-async fn caller(state: &AppState, principal: &Principal, scope: TenantScope) -> Result<User> {
+async fn caller(state: &IdentityState, principal: &Principal, scope: TenantScope) -> Result<User> {
     let id = session_user(principal)?;
     state
         .store
@@ -88,7 +89,7 @@ fn already_enabled() -> Error {
 }
 
 fn admin_action(
-    state: &AppState,
+    state: &IdentityState,
     principal: &Principal,
     ip: ClientIp,
     user: &User,
@@ -109,7 +110,7 @@ fn admin_action(
 #[utoipa::path(post, path = "/api/v1/auth/totp/setup", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = TotpSetup), (status = 409, body = crate::web::ErrorEnvelope, description = "already enabled")))]
 pub async fn setup(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
 ) -> Result<Json<TotpSetup>> {
@@ -152,7 +153,7 @@ pub async fn setup(
     responses((status = 200, body = TotpEnabled), (status = 409, body = crate::web::ErrorEnvelope, description = "already enabled, or no setup first"),
         (status = 422, body = crate::web::ErrorEnvelope, description = "the code is not correct")))]
 pub async fn enable(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -178,7 +179,7 @@ pub async fn enable(
         .store
         .enable_totp(scope.scope(), user.id, &hashes)
         .await?;
-    super::user_changed(&state, user.id);
+    crate::identity::user_changed(&state.sessions, user.id);
     admin_action(&state, &principal, ip, &user, "user.totp_enable");
     Ok(Json(TotpEnabled {
         enabled: true,
@@ -193,7 +194,7 @@ pub async fn enable(
         (status = 409, body = crate::web::ErrorEnvelope, description = "not enabled"),
         (status = 429, body = crate::web::ErrorEnvelope, description = "`account_locked`")))]
 pub async fn disable(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -218,7 +219,7 @@ pub async fn disable(
         return Err(attempt.failed(Some(&user)).await);
     }
     state.store.disable_totp(scope.scope(), user.id).await?;
-    super::user_changed(&state, user.id);
+    crate::identity::user_changed(&state.sessions, user.id);
     admin_action(&state, &principal, ip, &user, "user.totp_disable");
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

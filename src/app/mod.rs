@@ -1,30 +1,38 @@
-//! The application: connect storage, migrate, build the router with its layers, bind the listener.
-//! The binary and the tests start the server the same way: `Application::build`, then `run_until`.
+//! The application: the wiring of every part. Connects storage, migrates, builds the shared
+//! state, registers the background tasks, binds the listeners. The binary and the tests start the
+//! server the same way: `Application::build`, then `run_until`.
+//!
+//! Invariant: every background task is registered in [`Tasks`], so `/readyz` sees it and shutdown
+//! drains it; nothing is spawned for the life of the process anywhere else.
+
+mod state;
+pub mod tasks;
+
+pub use state::AppState;
+pub use tasks::{BackgroundTask, TaskHealth, Tasks};
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
-use axum::{Extension, Router};
+use async_trait::async_trait;
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceBuilder;
-use tower_http::timeout::TimeoutLayer;
 
-use super::{client_ip, context, headers, limits, openapi, routes, server, tls, AppState};
 use crate::audit::{self, AuditLog, AuditSink};
-use crate::auth::password::PasswordHasher;
 use crate::auth::Authenticator;
 use crate::config::{Config, MasterKeys};
 use crate::crypto::Keyring;
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
+use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::metrics::{self, Metrics};
 use crate::monitor::{self, MonitorTask};
-use crate::ratelimit::{self, RateLimiter};
+use crate::web::{server, tls};
+
+use crate::ratelimit::RateLimiter;
 use crate::store::{self, Store};
 
 /// Builds an [`Application`] with optional replacements for its pluggable parts.
@@ -70,19 +78,26 @@ impl ApplicationBuilder {
             None => None,
         };
         let metrics = Arc::new(Metrics::new());
+        let tasks = Tasks::default();
         let audit = AuditLog::start(store.clone()).with_metrics(metrics.clone());
-        let retention = config.master_keys.as_ref().map(|keys| {
-            audit::retention::spawn(
+        tasks.register(AuditWriter(audit.clone()));
+        if let Some(keys) = config.master_keys.as_ref() {
+            let handle = audit::retention::spawn(
                 store.clone(),
                 audit.clone(),
                 keys.value.active().clone(),
                 config.audit_retention_days,
-            )
-        });
+            );
+            tasks.register(tasks::Aborting {
+                name: "audit_retention",
+                handle,
+            });
+        }
         let mut sinks = self.sinks;
         sinks.push(metrics.clone());
         let (monitor, monitor_task) =
             monitor::start(store.clone(), config.monitor.clone(), metrics.clone());
+        tasks.register(monitor_task);
         sinks.push(monitor);
         sinks.push(Arc::new(AuditSink::new(audit.clone())));
         // As many hashes at once as there are cores: more would only queue on the CPU.
@@ -114,17 +129,16 @@ impl ApplicationBuilder {
             keyring,
             config,
             audit,
+            tasks,
         };
-        let router = router(&state, tls.is_some())?;
+        let router = crate::web::router(&state, tls.is_some())?;
         Ok(Application {
             listener,
             metrics_listener,
-            monitor_task,
             local_addr,
             router,
             tls,
             state,
-            retention,
         })
     }
 }
@@ -162,13 +176,10 @@ pub fn master_keys(config: &Config) -> Result<MasterKeys> {
 pub struct Application {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
-    monitor_task: MonitorTask,
     local_addr: SocketAddr,
     router: Router,
     tls: Option<TlsAcceptor>,
     state: AppState,
-    /// The audit retention task, stopped at shutdown.
-    retention: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -238,11 +249,7 @@ impl Application {
             let _ = metrics.await;
         }
         // Events raised by the last requests are judged and stored before the database closes.
-        self.monitor_task.stop().await;
-        if let Some(retention) = self.retention {
-            retention.abort();
-        }
-        self.state.audit.shutdown().await;
+        self.state.tasks.drain().await;
         self.state.store.close().await;
     }
 }
@@ -261,34 +268,31 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     })
 }
 
-/// The routes wrapped in every protection, outermost first.
-fn router(state: &AppState, tls: bool) -> Result<Router> {
-    let (routes, api) = routes::build(state);
-    let document = serde_json::to_string(&api).map_err(|e| Error::Internal(e.into()))?;
-    let config = &state.config;
-    let router = routes
-        .layer(
-            ServiceBuilder::new()
-                .layer(from_fn_with_state(
-                    state.metrics.clone(),
-                    context::request_context,
-                ))
-                .layer(from_fn_with_state(tls, headers::security_headers))
-                .option_layer(headers::cors(&config.allowed_origins))
-                .layer(from_fn_with_state(
-                    state.clone(),
-                    client_ip::resolve_client_ip,
-                ))
-                .layer(from_fn_with_state(state.clone(), ratelimit::limit_by_ip))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    config.request_timeout,
-                ))
-                .layer(from_fn_with_state(
-                    config.max_body_bytes,
-                    limits::limit_body,
-                )),
-        )
-        .layer(Extension(openapi::Document(Arc::new(document))));
-    Ok(router.with_state(state.clone()))
+/// The audit trail's writer as a background task: draining commits every queued event.
+struct AuditWriter(AuditLog);
+
+#[async_trait]
+impl BackgroundTask for AuditWriter {
+    fn name(&self) -> &'static str {
+        "audit_writer"
+    }
+    fn is_running(&self) -> bool {
+        self.0.is_running()
+    }
+    async fn drain(self: Box<Self>) {
+        self.0.shutdown().await;
+    }
+}
+
+#[async_trait]
+impl BackgroundTask for MonitorTask {
+    fn name(&self) -> &'static str {
+        "security_monitor"
+    }
+    fn is_running(&self) -> bool {
+        MonitorTask::is_running(self)
+    }
+    async fn drain(self: Box<Self>) {
+        self.stop().await;
+    }
 }

@@ -11,15 +11,16 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::routes::{find, guard_system_admin};
+use super::{find, guard_system_admin};
 use crate::auth::{Permission, Principal};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::admin::{emit, own_tenant, path_id};
+use crate::identity::IdentityState;
 use crate::identity::{email_key, Session, TenantScope};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// A login session as an administrator sees it: no token, only where and when.
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,7 +63,7 @@ pub struct UserSessions {
     responses((status = 204, description = "no lockout or failed-login count remains"),
         (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn unlock(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -92,7 +93,7 @@ pub async fn unlock(
     security(("bearer" = [])),
     responses((status = 200, body = UserSessions), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     Path(id): Path<String>,
@@ -113,7 +114,7 @@ pub async fn list(
     security(("bearer" = [])),
     responses((status = 204, description = "ended"), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn end(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,

@@ -2,19 +2,22 @@
 
 use std::sync::Arc;
 
-use super::ClientIp;
+use axum::extract::FromRef;
+
+use super::Tasks;
 use crate::audit::AuditLog;
-use crate::auth::password::PasswordHasher;
+use crate::auth::Gate;
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::domain::TenantId;
 use crate::events::Events;
-use crate::events::{SecurityEvent, SecurityEventKind};
-use crate::identity::{AccessTokens, SessionCache};
+use crate::identity::credentials::password::PasswordHasher;
+use crate::identity::{AccessTokens, IdentityState, SessionCache};
 use crate::metrics::Metrics;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Limits, RateLimiter};
 use crate::store::Store;
+use crate::web::ClientIp;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -35,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The audit trail's writer.
     pub audit: AuditLog,
+    /// The background tasks, for `/readyz`.
+    pub tasks: Tasks,
 }
 
 impl AppState {
@@ -49,17 +54,40 @@ impl AppState {
         tenant: Option<TenantId>,
         details: serde_json::Value,
     ) {
-        self.events.emit(SecurityEvent {
-            kind: SecurityEventKind::AdminAction {
-                action,
-                target,
-                tenant,
-                details,
-            },
-            at: crate::domain::time::now(),
-            ip: Some(ip.0),
-            principal: Some(principal.id.clone()),
-            route: None,
-        });
+        self.events
+            .admin_action(&principal.id, ip.0, action, target, tenant, details);
+    }
+}
+
+impl FromRef<AppState> for Limits {
+    fn from_ref(state: &AppState) -> Self {
+        Limits {
+            limiter: state.limiter.clone(),
+            events: state.events.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for Gate {
+    fn from_ref(state: &AppState) -> Self {
+        Gate {
+            authenticator: state.authenticator.clone(),
+            limits: Limits::from_ref(state),
+        }
+    }
+}
+
+impl FromRef<AppState> for IdentityState {
+    fn from_ref(state: &AppState) -> Self {
+        IdentityState {
+            store: state.store.clone(),
+            config: state.config.clone(),
+            tokens: state.tokens.clone(),
+            sessions: state.sessions.clone(),
+            passwords: state.passwords.clone(),
+            events: state.events.clone(),
+            keyring: state.keyring.clone(),
+            limits: Limits::from_ref(state),
+        }
     }
 }

@@ -4,21 +4,25 @@
 //! Invariant: a user reaches only their own sessions, through their `TenantScope`; another user's
 //! session id answers 404 like an unknown one. Ended sessions are evicted from the cache at once.
 
+pub mod refresh;
+
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::request::{emit, session_user};
-use super::{cookie, sessions};
 use crate::auth::Principal;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::{SessionId, UserId};
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
+use crate::identity::request::{emit, session_user};
+use crate::identity::sessions::cookie;
+use crate::identity::sessions::service as sessions;
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// One of the caller's sessions.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -47,7 +51,7 @@ pub struct Ended {
 
 /// Reports that `user`'s sessions ended, by the user's own request.
 fn report(
-    state: &AppState,
+    state: &IdentityState,
     ip: ClientIp,
     principal: &Principal,
     route: &'static str,
@@ -66,7 +70,7 @@ fn report(
 #[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = SessionList), (status = 401, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
 ) -> Result<Json<SessionList>> {
@@ -93,7 +97,7 @@ pub async fn list(
     params(("id" = String, Path, description = "session id")),
     responses((status = 204, description = "ended"), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -125,7 +129,7 @@ pub async fn delete(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "logged out")))]
 pub async fn logout(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -149,7 +153,7 @@ pub async fn logout(
 #[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Ended)))]
 pub async fn logout_all(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,

@@ -7,11 +7,11 @@
 
 use serde::Serialize;
 
-use crate::auth::jwt::{self, Claims, TokenKey};
 use crate::config::{MasterKey, MasterKeys};
 use crate::domain::time::Timestamp;
 use crate::domain::SessionId;
 use crate::error::{Error, Result};
+use crate::identity::credentials::jwt::{self, Claims, TokenKey};
 use crate::identity::User;
 
 const HKDF_INFO: &[u8] = b"auditpulse access token v1";

@@ -11,17 +11,19 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::attempts::Attempt;
-use super::request::{emit, user_agent};
-use super::tokens::TokenBody;
-use super::{second_factor, sessions};
-use crate::auth::password::Verified;
 use crate::error::{Error, FieldError, Result};
 use crate::events::SecurityEventKind;
+use crate::identity::credentials::password::Verified;
+use crate::identity::login::attempts::Attempt;
+use crate::identity::login::second_factor;
+use crate::identity::request::{emit, user_agent};
+use crate::identity::sessions::service as sessions;
+use crate::identity::sessions::tokens::TokenBody;
+use crate::identity::IdentityState;
 use crate::identity::LoginRecord;
 use crate::ratelimit::{limit_principal, Group};
 use crate::secret::SecretString;
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 const ROUTE: &str = "/api/v1/auth/login";
 /// Longer inputs are refused before any work is done on them.
@@ -74,7 +76,7 @@ impl Validate for LoginRequest {
         (status = 422, body = crate::web::ErrorEnvelope),
         (status = 429, body = crate::web::ErrorEnvelope, description = "`account_locked` or `rate_limited`, with Retry-After")))]
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     ip: ClientIp,
     route: Option<MatchedPath>,
     headers: HeaderMap,
@@ -83,7 +85,7 @@ pub async fn login(
     let email_key = crate::identity::email_key(&body.email);
     let route = route.map(|r| r.as_str().to_owned());
     limit_principal(
-        &state,
+        &state.limits,
         Group::Auth,
         &format!("login:{email_key}"),
         Some(ip.0),
@@ -111,7 +113,7 @@ pub async fn login(
 
 /// The password (and code) were right: upgrade the hash if due, record the login, start a session.
 async fn finish(
-    state: &AppState,
+    state: &IdentityState,
     ip: ClientIp,
     headers: &HeaderMap,
     record: &LoginRecord,

@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 
-use super::cookie::{self, RefreshToken};
-use super::tokens::{self, TokenBody};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
 use crate::error::Result;
 use crate::events::SecurityEventKind;
+use crate::identity::sessions::cookie::{self, RefreshToken};
+use crate::identity::sessions::tokens::{self, TokenBody};
+use crate::identity::IdentityState;
 use crate::identity::{NewSession, SessionState, User};
-use crate::web::{AppState, ClientIp};
+use crate::web::ClientIp;
 
 /// Why a session no longer authenticates anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +83,7 @@ pub struct Started {
 
 /// Starts a session for `user` (who has just proved who they are).
 pub async fn start(
-    state: &AppState,
+    state: &IdentityState,
     user: &User,
     ip: ClientIp,
     user_agent: Option<String>,
@@ -123,12 +124,12 @@ pub async fn start(
 
 /// Ends the user's oldest sessions beyond [`MAX_SESSIONS_PER_USER`] (reason `session_limit`).
 async fn end_beyond_limit(
-    state: &AppState,
+    state: &IdentityState,
     user: &User,
     ip: ClientIp,
     now: Timestamp,
 ) -> Result<()> {
-    let scope = super::second_factor::user_scope(user);
+    let scope = crate::identity::login::second_factor::user_scope(user);
     // Newest first: whatever comes after the first MAX_SESSIONS_PER_USER is the oldest.
     let live = state.store.list_sessions(scope, user.id).await?;
     let mut ended_ids = Vec::new();
@@ -158,20 +159,20 @@ async fn end_beyond_limit(
 
 /// Sessions ended elsewhere in this process: evicted from the cache so their access tokens are
 /// refused from the next request on.
-pub fn ended(state: &AppState, ids: &[SessionId]) {
+pub fn ended(state: &IdentityState, ids: &[SessionId]) {
     state.sessions.evict(ids);
 }
 
 /// Reports sessions of `user` ended before their time, and why.
 pub fn revoked(
-    state: &AppState,
+    state: &IdentityState,
     ip: ClientIp,
     principal: Option<String>,
     route: &'static str,
     user: &User,
     reason: &'static str,
 ) {
-    super::request::emit(
+    crate::identity::request::emit(
         state,
         ip,
         principal,

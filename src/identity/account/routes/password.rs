@@ -8,17 +8,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::attempts::Attempt;
-use super::login::MAX_PASSWORD;
-use super::request::session_user;
-use super::sessions;
-use crate::auth::password::{check_password, Verified};
 use crate::auth::Principal;
 use crate::domain::time;
 use crate::error::{Error, FieldError, Result};
+use crate::identity::credentials::password::{check_password, Verified};
+use crate::identity::login::attempts::Attempt;
+use crate::identity::login::routes::MAX_PASSWORD;
+use crate::identity::request::session_user;
+use crate::identity::sessions::service as sessions;
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
 use crate::secret::SecretString;
-use crate::web::{AppState, ClientIp, ValidJson, Validate};
+use crate::web::{ClientIp, ValidJson, Validate};
 
 const ROUTE: &str = "/api/v1/auth/password";
 
@@ -53,7 +54,7 @@ impl Validate for ChangePassword {
         (status = 422, body = crate::web::ErrorEnvelope, description = "the new password breaks a rule"),
         (status = 429, body = crate::web::ErrorEnvelope, description = "`account_locked`")))]
 pub async fn change(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,

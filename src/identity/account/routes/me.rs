@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use crate::auth::{Principal, PrincipalKind, Role};
 use crate::domain::{TenantId, UserId};
 use crate::error::{Error, Result};
+use crate::identity::IdentityState;
 use crate::identity::TenantScope;
-use crate::web::AppState;
 
 /// The caller's account.
 #[derive(Debug, Serialize, ToSchema)]
@@ -34,7 +34,7 @@ pub struct Me {
     responses((status = 200, body = Me), (status = 401, body = crate::web::ErrorEnvelope),
         (status = 403, description = "an API key, not a user", body = crate::web::ErrorEnvelope)))]
 pub async fn me(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
 ) -> Result<Json<Me>> {

@@ -6,6 +6,8 @@
 //! delete themselves (no self-escalation, no lock-out), and only a system administrator changes a
 //! system administrator's account.
 
+pub mod sessions;
+
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -13,17 +15,18 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::create::{create_user, UserDraft};
-use super::model::{parse_role, role_name, CreateUser, UpdateUser, UserPage};
 use crate::auth::{Permission, Principal, Role};
 use crate::domain::{time, TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::events::SecurityEventKind;
 use crate::identity::admin::{emit, is_self, own_tenant, path_id};
+use crate::identity::users::create::{create_user, UserDraft};
+use crate::identity::users::model::{parse_role, role_name, CreateUser, UpdateUser, UserPage};
+use crate::identity::IdentityState;
 use crate::identity::{TenantScope, User};
 use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
-use crate::web::{AppState, ClientIp, ValidJson};
+use crate::web::{ClientIp, ValidJson};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +43,7 @@ pub struct ListParams {
     responses((status = 200, body = UserPage), (status = 401, body = crate::web::ErrorEnvelope),
         (status = 403, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -65,7 +68,7 @@ pub async fn list(
         (status = 409, description = "e-mail already in use", body = crate::web::ErrorEnvelope),
         (status = 422, description = "invalid field; a weak password names the rule on `password`", body = crate::web::ErrorEnvelope)))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -112,7 +115,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses((status = 200, body = User), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     Path(id): Path<String>,
@@ -131,7 +134,7 @@ pub async fn get(
         (status = 409, description = "your own role or active flag", body = crate::web::ErrorEnvelope),
         (status = 422, body = crate::web::ErrorEnvelope)))]
 pub async fn update(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -154,7 +157,7 @@ pub async fn update(
         .ok_or(Error::NotFound)?;
     // Sessions read the user afresh on their next request: a new role or a deactivation applies
     // at once, not after the session cache's second.
-    crate::identity::user_changed(&state, after.id);
+    crate::identity::user_changed(&state.sessions, after.id);
     if before.active && !after.active {
         end_all_sessions(&state, &principal, ip, scope, &after, "user_deactivated").await?;
     }
@@ -169,7 +172,7 @@ pub async fn update(
     responses((status = 204, description = "deleted"), (status = 404, body = crate::web::ErrorEnvelope),
         (status = 409, description = "your own account", body = crate::web::ErrorEnvelope)))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
     ip: ClientIp,
@@ -188,7 +191,7 @@ pub async fn delete(
     if !state.store.delete_user(scope, user.id).await? {
         return Err(Error::NotFound);
     }
-    crate::identity::user_changed(&state, user.id);
+    crate::identity::user_changed(&state.sessions, user.id);
     let details = json!({ "role": user.role.map(role_name) });
     state.admin_action(
         &principal,
@@ -204,7 +207,7 @@ pub async fn delete(
 /// Audits a change: `user.update` always, `user.role_changed` (which the monitor judges for
 /// privilege escalation) when the role moved.
 fn report_update(
-    state: &AppState,
+    state: &IdentityState,
     principal: &Principal,
     ip: ClientIp,
     tenant: TenantId,
@@ -239,7 +242,7 @@ fn report_update(
 }
 
 /// The user `id` names in `scope`; 404 when malformed, missing or another tenant's.
-pub(super) async fn find(state: &AppState, scope: Scope, id: &str) -> Result<User> {
+pub(super) async fn find(state: &IdentityState, scope: Scope, id: &str) -> Result<User> {
     let id: UserId = path_id(id)?;
     state
         .store
@@ -259,7 +262,7 @@ pub(super) fn guard_system_admin(principal: &Principal, target: &User) -> Result
 
 /// Ends every session of `user` and says so (`TokenRevoked`) when there were any.
 pub(super) async fn end_all_sessions(
-    state: &AppState,
+    state: &IdentityState,
     principal: &Principal,
     ip: ClientIp,
     scope: Scope,

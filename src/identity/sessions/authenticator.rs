@@ -11,15 +11,15 @@ use async_trait::async_trait;
 use axum::http::header;
 use axum::http::request::Parts;
 
-use super::cache::SessionCache;
-use super::sessions::{self, check_live};
-use super::tokens::AccessTokens;
-use crate::auth::jwt::Claims;
 use crate::auth::{Authenticator, Principal};
 use crate::config::SessionConfig;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
 use crate::error::Result;
+use crate::identity::credentials::jwt::Claims;
+use crate::identity::sessions::cache::SessionCache;
+use crate::identity::sessions::service::{self as sessions, check_live};
+use crate::identity::sessions::tokens::AccessTokens;
 use crate::identity::SessionState;
 use crate::store::Store;
 

@@ -1,0 +1,4 @@
+//! Routes of the caller's own account.
+
+pub mod me;
+pub mod password;

@@ -1,0 +1,5 @@
+//! First-run setup: the one-time token printed at start, the page and the API that create the
+//! first tenant and its administrator.
+
+pub mod routes;
+pub use routes::{issue_token, url};

@@ -1,0 +1,51 @@
+//! The router: every route wrapped in the protections each request passes through, outermost
+//! first.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::{Extension, Router};
+use tower::ServiceBuilder;
+use tower_http::timeout::TimeoutLayer;
+
+use super::{client_ip, context, headers, limits, openapi, routes};
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::ratelimit;
+
+/// The routes wrapped in every protection, outermost first.
+pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
+    let (routes, api) = routes::build(state);
+    let document = serde_json::to_string(&api).map_err(|e| Error::Internal(e.into()))?;
+    let config = &state.config;
+    let router = routes
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(
+                    state.metrics.clone(),
+                    context::request_context,
+                ))
+                .layer(from_fn_with_state(tls, headers::security_headers))
+                .option_layer(headers::cors(&config.allowed_origins))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    client_ip::resolve_client_ip,
+                ))
+                .layer(from_fn_with_state(
+                    ratelimit::Limits::from_ref(state),
+                    ratelimit::limit_by_ip,
+                ))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    config.request_timeout,
+                ))
+                .layer(from_fn_with_state(
+                    config.max_body_bytes,
+                    limits::limit_body,
+                )),
+        )
+        .layer(Extension(openapi::Document(Arc::new(document))));
+    Ok(router.with_state(state.clone()))
+}
