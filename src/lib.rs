@@ -33,7 +33,7 @@ pub mod monitor;
 pub mod ratelimit;
 /// Secret values that never print.
 pub mod secret;
-/// Storage traits and their SQLite and PostgreSQL implementations, with migrations.
+/// Shared storage: pools, migrations, codecs, error mapping, the tenant-scoped transaction.
 pub mod store;
 /// Logging: JSON lines in production, readable lines in development.
 pub mod telemetry;

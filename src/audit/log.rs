@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::model::NewAuditEvent;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::web::Store;
 
 /// Events queued at most; beyond this `enqueue` drops (and counts) rather than block.
 const QUEUE: usize = 65_536;

@@ -13,7 +13,7 @@ use super::model::{ActorKind, NewAuditEvent};
 use crate::config::MasterKey;
 use crate::domain::time;
 use crate::error::Result;
-use crate::store::Store;
+use crate::web::Store;
 
 /// How often the retention task runs.
 pub const INTERVAL: Duration = Duration::from_secs(3600);

@@ -6,7 +6,7 @@
 use super::chain::{Broken, Verifier};
 use crate::config::MasterKeys;
 use crate::error::Result;
-use crate::store::Store;
+use crate::web::Store;
 
 /// Events read per query.
 const PAGE: u32 = 10_000;

@@ -20,9 +20,9 @@ use crate::events::{Events, SecurityEvent, SecurityEventKind};
 use crate::identity::users::{check_account, create_user, role_name, UserDraft};
 use crate::identity::SYSTEM_TENANT;
 use crate::secret::SecretString;
-use crate::store::{self, Store};
 use crate::tenants::{CreateTenant, Tenant};
 use crate::web::Validate;
+use crate::web::{self, Store};
 
 pub async fn tenant(command: &TenantCommand, out: &mut dyn Write) -> Result<(), Failure> {
     let TenantCommand::Create { name, slug } = command;
@@ -224,7 +224,7 @@ async fn open_store() -> Result<Arc<dyn Store>, Failure> {
 }
 
 async fn connect(config: &crate::Config) -> Result<Arc<dyn Store>, Failure> {
-    let store = store::connect(&config.database_url, 2).await?;
+    let store = web::connect(&config.database_url, 2).await?;
     let status = match store.schema_status().await {
         Ok(status) => status,
         Err(error) => {

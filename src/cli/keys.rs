@@ -13,14 +13,14 @@ use crate::config::SecretMode;
 use crate::crypto::{Keyring, Rotation};
 use crate::error::Error;
 use crate::events::{Events, SecurityEvent, SecurityEventKind};
-use crate::store::{self, Store};
+use crate::web::{self, Store};
 
 pub async fn run(command: &KeysCommand, out: &mut dyn Write) -> Result<(), Failure> {
     let (loaded, _) = load(SecretMode::Inspect)?;
     start_logging(&loaded)?;
     let config = &loaded.config;
     let master = crate::web::master_keys(config)?;
-    let store = store::connect(&config.database_url, 2).await?;
+    let store = web::connect(&config.database_url, 2).await?;
     let result = with_store(command, master, store.clone(), out).await;
     store.close().await;
     result

@@ -16,7 +16,7 @@ use crate::domain::time::{self, Timestamp};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::web::Store;
 
 /// One stored tenant data key, wrapped by the master key `master_key_id`.
 #[derive(Clone, PartialEq)]

@@ -21,7 +21,7 @@ use crate::domain::time::{self, Timestamp};
 use crate::domain::SessionId;
 use crate::error::Result;
 use crate::identity::SessionState;
-use crate::store::Store;
+use crate::web::Store;
 
 pub struct SessionAuthenticator {
     store: Arc<dyn Store>,

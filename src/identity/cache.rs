@@ -14,7 +14,7 @@ use lru::LruCache;
 use crate::domain::{SessionId, UserId};
 use crate::error::Result;
 use crate::identity::SessionState;
-use crate::store::Store;
+use crate::web::Store;
 
 /// How long a state read from the store is trusted.
 pub const TTL: Duration = Duration::from_secs(1);

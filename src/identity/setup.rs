@@ -26,8 +26,8 @@ use crate::domain::{time, UserId};
 use crate::error::{Error, FieldError, Result};
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
-use crate::store::Store;
 use crate::tenants::{CreateTenant, Tenant};
+use crate::web::Store;
 use crate::web::{AppState, ClientIp, ValidJson, Validate};
 
 pub const TOKEN_TTL: Duration = Duration::from_secs(3600);

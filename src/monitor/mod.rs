@@ -7,6 +7,7 @@
 
 mod detectors;
 pub mod routes;
+mod store;
 mod window;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,12 +20,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 pub use detectors::{judge_login, login_observations, Detectors, LoginBaseline, MonitorConfig};
+pub use store::{AlertFilter, MonitorStore};
 pub use window::{Threshold, WindowCounter};
 
 use crate::domain::{time::Timestamp, TenantId};
 use crate::events::{EventSink, SecurityEvent, SecurityEventKind};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::web::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

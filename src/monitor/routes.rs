@@ -6,10 +6,11 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::AlertFilter;
 use super::{Alert, AlertKind, Severity};
 use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
-use crate::store::{AlertFilter, AlertScope};
+use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
 use crate::web::AppState;
 
@@ -49,8 +50,8 @@ pub async fn list(
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
     let limit = page_size(params.limit)?;
     let scope = match (principal.system_admin, principal.tenant) {
-        (true, _) => AlertScope::All,
-        (false, Some(tenant)) => AlertScope::Tenant(tenant),
+        (true, _) => Scope::System,
+        (false, Some(tenant)) => Scope::Tenant(tenant),
         (false, None) => return Err(Error::Forbidden),
     };
     let filter = AlertFilter {

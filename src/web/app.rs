@@ -25,7 +25,7 @@ use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::metrics::{self, Metrics};
 use crate::monitor::{self, MonitorTask};
 use crate::ratelimit::{self, RateLimiter};
-use crate::store::{self, Store};
+use crate::web::{connect, Store};
 
 /// Builds an [`Application`] with optional replacements for its pluggable parts.
 pub struct ApplicationBuilder {
@@ -50,7 +50,7 @@ impl ApplicationBuilder {
 
     pub async fn build(self) -> Result<Application> {
         let config = Arc::new(self.config);
-        let store = store::connect(&config.database_url, config.db_max_connections).await?;
+        let store = connect(&config.database_url, config.db_max_connections).await?;
         refuse_row_security_bypass(store.as_ref(), &config).await?;
         store.migrate().await?;
         let master = master_keys(&config)?;

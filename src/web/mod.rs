@@ -19,4 +19,4 @@ pub use app::{master_keys, shutdown_signal, Application, ApplicationBuilder};
 pub use client_ip::ClientIp;
 pub use context::{ErrorEnvelope, RequestId};
 pub use json::{ValidJson, Validate};
-pub use state::AppState;
+pub use state::{connect, AppState, Store};

@@ -1,20 +1,57 @@
-//! What every handler can reach. Cheap to clone: every field is shared.
+//! What every handler can reach, and the storage wiring: the [`Store`] every backend provides
+//! (each capability's storage trait) and [`connect`], which opens the configured one. Cheap to
+//! clone: every field is shared.
+//!
+//! Invariant: the one place that names every capability's storage together; `crate::store` knows
+//! none of them.
 
 use std::sync::Arc;
 
 use super::ClientIp;
 use crate::audit::AuditLog;
+use crate::audit::AuditStore;
 use crate::auth::password::PasswordHasher;
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
+use crate::config::DatabaseUrl;
 use crate::crypto::Keyring;
+use crate::crypto::{KeyStore, SecretStore};
 use crate::domain::TenantId;
+use crate::error::Result;
 use crate::events::Events;
 use crate::events::{SecurityEvent, SecurityEventKind};
 use crate::identity::{AccessTokens, SessionCache};
 use crate::metrics::Metrics;
+use crate::monitor::MonitorStore;
 use crate::ratelimit::RateLimiter;
-use crate::store::Store;
+use crate::store::{IdentityStore, PgStore, SchemaStore, SqliteStore};
+use crate::tenants::TenantStore;
+
+/// Everything a backend provides.
+pub trait Store:
+    SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore + AuditStore + IdentityStore
+{
+}
+impl<T> Store for T where
+    T: SchemaStore
+        + TenantStore
+        + KeyStore
+        + SecretStore
+        + MonitorStore
+        + AuditStore
+        + IdentityStore
+{
+}
+
+/// Connects to the configured database. Does not migrate.
+pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Arc<dyn Store>> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::connect(url, max_connections).await?),
+        DatabaseUrl::Postgres(url) => {
+            Arc::new(PgStore::connect(url.expose(), max_connections).await?)
+        }
+    })
+}
 
 #[derive(Clone)]
 pub struct AppState {

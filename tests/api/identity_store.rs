@@ -13,8 +13,9 @@ use auditpulse::identity::{
     email_key, NewApiKey, NewSession, NewUser, RefreshOutcome, Throttle, UserPatch, SYSTEM_TENANT,
 };
 use auditpulse::secret::SecretString;
-use auditpulse::store::{Scope, Store};
+use auditpulse::store::Scope;
 use auditpulse::tenants::NewTenant;
+use auditpulse::web::Store;
 use auditpulse::Error;
 use chrono::Duration;
 
@@ -1200,7 +1201,7 @@ async fn row_level_security_shows_the_application_role_only_its_tenant() {
     assert_eq!(users_visible(&db.url, Some("*")).await, 2);
 
     // The administrator (a superuser) bypasses it: exactly what production refuses.
-    let admin = auditpulse::store::connect(
+    let admin = auditpulse::web::connect(
         &auditpulse::config::DatabaseUrl::parse(&db.pg_admin_url().unwrap()).unwrap(),
         1,
     )

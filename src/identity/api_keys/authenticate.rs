@@ -13,7 +13,7 @@ use crate::auth::{Principal, PrincipalKind};
 use crate::domain::time::{self, Timestamp};
 use crate::error::Result;
 use crate::identity::{ApiKey, ApiKeyAuth};
-use crate::store::Store;
+use crate::web::Store;
 
 /// `last_used_at` is written at most this often per key, so a busy key costs no write per request.
 pub const TOUCH_EVERY: Duration = Duration::from_secs(60);

@@ -11,7 +11,7 @@ use crate::domain::{time, TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
-use crate::store::Store;
+use crate::web::Store;
 
 pub const DUPLICATE_EMAIL: &str = "a user with this e-mail already exists";
 

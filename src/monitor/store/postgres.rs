@@ -1,0 +1,75 @@
+//! Security monitoring on PostgreSQL. Instances behind a load balancer may see one user's logins
+//! at once, so an observation holds a per-user advisory lock; alerts (`security_alerts` has
+//! row-level security) are written and listed in the scope they belong to.
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::monitor::login_observations;
+use crate::store::PgStore;
+
+#[async_trait]
+impl MonitorStore for PgStore {
+    async fn observe_login(
+        &self,
+        user: &str,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+        hour: u32,
+    ) -> Result<LoginBaseline> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtext('auditpulse.login_baselines'), hashtext($1))",
+        )
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(BASELINE)
+            .bind(user)
+            .fetch_all(&mut *tx)
+            .await?;
+        let before = LoginBaseline::from_history(&rows, ip, user_agent);
+        let now = Time(crate::domain::time::now());
+        for (kind, value) in login_observations(ip, user_agent, &hour_text(hour)) {
+            let query = sqlx::query(OBSERVE).bind(user).bind(kind).bind(value);
+            query.bind(now).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(before)
+    }
+
+    async fn insert_alert(&self, alert: &Alert) -> Result<()> {
+        let mut tx = self.begin_scoped(scope_of(alert)).await?;
+        sqlx::query(&insert_alert_sql("$7::jsonb"))
+            .bind(AlertId(alert.id))
+            .bind(alert.tenant_id)
+            .bind(alert.kind.as_str())
+            .bind(alert.severity.as_str())
+            .bind(&alert.subject)
+            .bind(&alert.summary)
+            .bind(alert.evidence.to_string())
+            .bind(Time(alert.created_at))
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn list_alerts(
+        &self,
+        scope: Scope,
+        filter: &AlertFilter,
+        limit: u32,
+    ) -> Result<Vec<Alert>> {
+        let mut tx = self.begin_scoped(scope).await?;
+        let rows = sqlx::query_as(LIST_ALERTS)
+            .bind(scope.tenant())
+            .bind(filter.kind.map(AlertKind::as_str))
+            .bind(min_rank(filter))
+            .bind(filter.before.map(AlertId))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        alerts(rows)
+    }
+}
