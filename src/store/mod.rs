@@ -17,6 +17,7 @@ mod sqlite;
 mod sqlite_identity;
 
 use async_trait::async_trait;
+use sqlx::Database;
 
 use crate::error::{Error, Result};
 
@@ -86,6 +87,12 @@ pub trait SchemaStore: Send + Sync {
     /// Closes the connection pool (at shutdown).
     async fn close(&self);
 }
+
+/// A statement with its values bound, ready to run on a backend's pool or transaction. A
+/// capability builds these once, generic over the backend, so each value is bound in one place.
+pub type Bound<'a, DB> = sqlx::query::Query<'a, DB, <DB as Database>::Arguments<'a>>;
+/// A [`Bound`] statement that decodes its rows into `O`.
+pub type BoundAs<'a, DB, O> = sqlx::query::QueryAs<'a, DB, O, <DB as Database>::Arguments<'a>>;
 
 /// A stored integer that must fit a smaller type (a key version, a count); corrupt otherwise.
 pub fn narrow<T: TryFrom<i64>>(what: &str, value: i64) -> Result<T> {

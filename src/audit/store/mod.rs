@@ -17,7 +17,7 @@ use crate::config::MasterKey;
 use crate::domain::time::Timestamp;
 use crate::domain::TenantId;
 use crate::error::Result;
-use crate::store::{Scope, Time};
+use crate::store::{Bound, Scope, Time};
 
 /// A filtered page of audit events, oldest first.
 #[derive(Debug, Clone)]
@@ -231,4 +231,19 @@ where
     sql.push(" ORDER BY seq LIMIT ")
         .push_bind(i64::from(q.limit));
     sql
+}
+
+fn insert_checkpoint<'a, DB: Database>(checkpoint: &'a Checkpoint) -> Bound<'a, DB>
+where
+    i64: Encode<'a, DB> + Type<DB>,
+    Time: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    &'a [u8]: Encode<'a, DB> + Type<DB>,
+{
+    sqlx::query(INSERT_CHECKPOINT)
+        .bind(checkpoint.seq)
+        .bind(&checkpoint.hash[..])
+        .bind(Time(checkpoint.created_at))
+        .bind(checkpoint.key_id.as_str())
+        .bind(checkpoint.signature.as_slice())
 }

@@ -89,12 +89,7 @@ impl AuditStore for PgStore {
         sqlx::query("SET LOCAL auditpulse.audit_prune = 'off'")
             .execute(&mut *tx)
             .await?;
-        sqlx::query(INSERT_CHECKPOINT)
-            .bind(checkpoint.seq)
-            .bind(&checkpoint.hash[..])
-            .bind(Time(checkpoint.created_at))
-            .bind(&checkpoint.key_id)
-            .bind(&checkpoint.signature)
+        insert_checkpoint::<Postgres>(&checkpoint)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

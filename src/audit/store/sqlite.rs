@@ -81,12 +81,7 @@ impl AuditStore for SqliteStore {
         sqlx::query("DELETE FROM audit_prune_guard")
             .execute(&mut *tx)
             .await?;
-        sqlx::query(INSERT_CHECKPOINT)
-            .bind(checkpoint.seq)
-            .bind(&checkpoint.hash[..])
-            .bind(Time(checkpoint.created_at))
-            .bind(&checkpoint.key_id)
-            .bind(&checkpoint.signature)
+        insert_checkpoint::<Sqlite>(&checkpoint)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -9,12 +9,15 @@
 mod postgres;
 mod sqlite;
 
+use std::marker::PhantomData;
+
 use async_trait::async_trait;
+use sqlx::{Database, Encode, Type};
 
 use super::{EncryptedColumn, TenantKeyRecord, ENCRYPTED_COLUMNS};
-use crate::domain::TenantId;
+use crate::domain::{time, TenantId};
 use crate::error::Result;
-use crate::store::{narrow, Time};
+use crate::store::{narrow, Bound, Time};
 
 /// One encrypted cell, as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -180,11 +183,76 @@ fn keys(rows: Vec<KeyRow>) -> Result<Vec<TenantKeyRecord>> {
     rows.into_iter().map(TenantKeyRecord::try_from).collect()
 }
 
-/// The header bytes a ciphertext sealed by `version` starts with.
-fn header_of(version: u32) -> Vec<u8> {
-    super::Header {
-        key_version: version,
+/// The writing statements with their values bound, the same on both backends.
+struct Sql<DB>(PhantomData<DB>);
+
+impl<'a, DB: Database> Sql<DB>
+where
+    TenantId: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+    bool: Encode<'a, DB> + Type<DB>,
+    Time: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    &'a [u8]: Encode<'a, DB> + Type<DB>,
+    Vec<u8>: Encode<'a, DB> + Type<DB>,
+{
+    fn insert_key(key: &'a TenantKeyRecord) -> Bound<'a, DB> {
+        sqlx::query(INSERT_KEY)
+            .bind(key.tenant)
+            .bind(i64::from(key.version))
+            .bind(key.master_key_id.as_str())
+            .bind(key.wrapped.as_slice())
+            .bind(key.active)
+            .bind(Time(key.created_at))
     }
-    .to_bytes()
-    .to_vec()
+
+    fn rewrap_key(
+        key: &'a TenantKeyRecord,
+        master_key_id: &'a str,
+        wrapped: &'a [u8],
+    ) -> Bound<'a, DB> {
+        sqlx::query(REWRAP_KEY)
+            .bind(master_key_id)
+            .bind(wrapped)
+            .bind(key.tenant)
+            .bind(i64::from(key.version))
+            .bind(key.master_key_id.as_str())
+            .bind(key.wrapped.as_slice())
+    }
+
+    /// `sql` is [`retire_key_sql`]'s.
+    fn retire_key(sql: &'a str, tenant: TenantId, version: u32) -> Bound<'a, DB> {
+        let header = super::Header {
+            key_version: version,
+        };
+        sqlx::query(sql)
+            .bind(tenant)
+            .bind(i64::from(version))
+            .bind(header.to_bytes().to_vec())
+    }
+
+    /// `sql` is [`replace_sql`]'s.
+    fn replace_cell(sql: &'a str, tenant: TenantId, cell: &'a Reencrypted) -> Bound<'a, DB> {
+        sqlx::query(sql)
+            .bind(cell.new.as_slice())
+            .bind(tenant)
+            .bind(cell.row_id.as_str())
+            .bind(cell.old.as_slice())
+    }
+
+    /// `sql` is [`put_secret_sql`]'s; `version` is the key version `ciphertext` names.
+    fn put_secret(
+        sql: &'a str,
+        tenant: TenantId,
+        name: &'a str,
+        ciphertext: &'a [u8],
+        version: u32,
+    ) -> Bound<'a, DB> {
+        sqlx::query(sql)
+            .bind(tenant)
+            .bind(name)
+            .bind(ciphertext)
+            .bind(Time(time::now()))
+            .bind(i64::from(version))
+    }
 }

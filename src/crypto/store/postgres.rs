@@ -6,9 +6,12 @@
 //! the write commits.
 
 use async_trait::async_trait;
+use sqlx::Postgres;
 
 use super::*;
 use crate::store::{map_db_error, PgStore, Scope};
+
+type Q = Sql<Postgres>;
 
 #[async_trait]
 impl KeyStore for PgStore {
@@ -37,13 +40,7 @@ impl KeyStore for PgStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(INSERT_KEY)
-            .bind(key.tenant)
-            .bind(i64::from(key.version))
-            .bind(&key.master_key_id)
-            .bind(&key.wrapped)
-            .bind(key.active)
-            .bind(Time(key.created_at))
+        Q::insert_key(key)
             .execute(&mut *tx)
             .await
             .map_err(map_db_error)?;
@@ -57,13 +54,7 @@ impl KeyStore for PgStore {
         wrapped: &[u8],
     ) -> Result<bool> {
         let mut tx = self.begin_scoped(Scope::System).await?;
-        let updated = sqlx::query(REWRAP_KEY)
-            .bind(master_key_id)
-            .bind(wrapped)
-            .bind(key.tenant)
-            .bind(i64::from(key.version))
-            .bind(&key.master_key_id)
-            .bind(&key.wrapped)
+        let updated = Q::rewrap_key(key, master_key_id, wrapped)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -71,11 +62,9 @@ impl KeyStore for PgStore {
     }
 
     async fn retire_tenant_key(&self, tenant: TenantId, version: u32) -> Result<bool> {
+        let sql = retire_key_sql();
         let mut tx = self.begin_scoped(Scope::System).await?;
-        let deleted = sqlx::query(&retire_key_sql())
-            .bind(tenant)
-            .bind(i64::from(version))
-            .bind(header_of(version))
+        let deleted = Q::retire_key(&sql, tenant, version)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -89,13 +78,10 @@ impl KeyStore for PgStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<EncryptedCell>> {
+        let sql = cells_sql(c, " COLLATE \"C\"");
         let mut tx = self.begin_scoped(Scope::System).await?;
-        let cells = sqlx::query_as(&cells_sql(c, " COLLATE \"C\""))
-            .bind(tenant)
-            .bind(after.unwrap_or(""))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let page = sqlx::query_as(&sql).bind(tenant).bind(after.unwrap_or(""));
+        let cells = page.bind(i64::from(limit)).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(cells)
     }
@@ -110,10 +96,7 @@ impl KeyStore for PgStore {
         let mut tx = self.begin_scoped(Scope::System).await?;
         let mut replaced = 0;
         for cell in cells {
-            let query = sqlx::query(&sql).bind(&cell.new).bind(tenant);
-            let done = query
-                .bind(&cell.row_id)
-                .bind(&cell.old)
+            let done = Q::replace_cell(&sql, tenant, cell)
                 .execute(&mut *tx)
                 .await?;
             replaced += done.rows_affected();
@@ -127,16 +110,10 @@ impl KeyStore for PgStore {
 impl SecretStore for PgStore {
     async fn put_secret(&self, tenant: TenantId, name: &str, ciphertext: &[u8]) -> Result<bool> {
         let version = crate::crypto::key_version(ciphertext)?;
+        let sql = put_secret_sql(" FOR SHARE");
         let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
-        let written = sqlx::query(&put_secret_sql(" FOR SHARE"))
-            .bind(tenant)
-            .bind(name)
-            .bind(ciphertext)
-            .bind(Time(crate::domain::time::now()))
-            .bind(i64::from(version))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_db_error)?;
+        let put = Q::put_secret(&sql, tenant, name, ciphertext, version);
+        let written = put.execute(&mut *tx).await.map_err(map_db_error)?;
         tx.commit().await?;
         Ok(written.rows_affected() == 1)
     }

@@ -1,10 +1,13 @@
-//! Keys and secrets on SQLite: the shared SQL on the pool. SQLite serializes writers, so the
-//! active-key guard of `put_secret` needs no row lock, and row ids compare bytewise already.
+//! Keys and secrets on SQLite: the shared statements on the pool. SQLite serializes writers, so
+//! the active-key guard of `put_secret` needs no row lock, and row ids compare bytewise already.
 
 use async_trait::async_trait;
+use sqlx::Sqlite;
 
 use super::*;
 use crate::store::{map_db_error, SqliteStore};
+
+type Q = Sql<Sqlite>;
 
 #[async_trait]
 impl KeyStore for SqliteStore {
@@ -29,13 +32,7 @@ impl KeyStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(INSERT_KEY)
-            .bind(key.tenant)
-            .bind(i64::from(key.version))
-            .bind(&key.master_key_id)
-            .bind(&key.wrapped)
-            .bind(key.active)
-            .bind(Time(key.created_at))
+        Q::insert_key(key)
             .execute(&mut *tx)
             .await
             .map_err(map_db_error)?;
@@ -48,23 +45,15 @@ impl KeyStore for SqliteStore {
         master_key_id: &str,
         wrapped: &[u8],
     ) -> Result<bool> {
-        let updated = sqlx::query(REWRAP_KEY)
-            .bind(master_key_id)
-            .bind(wrapped)
-            .bind(key.tenant)
-            .bind(i64::from(key.version))
-            .bind(&key.master_key_id)
-            .bind(&key.wrapped)
+        let updated = Q::rewrap_key(key, master_key_id, wrapped)
             .execute(&self.pool)
             .await?;
         Ok(updated.rows_affected() == 1)
     }
 
     async fn retire_tenant_key(&self, tenant: TenantId, version: u32) -> Result<bool> {
-        let deleted = sqlx::query(&retire_key_sql())
-            .bind(tenant)
-            .bind(i64::from(version))
-            .bind(header_of(version))
+        let sql = retire_key_sql();
+        let deleted = Q::retire_key(&sql, tenant, version)
             .execute(&self.pool)
             .await?;
         Ok(deleted.rows_affected() == 1)
@@ -77,12 +66,9 @@ impl KeyStore for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<EncryptedCell>> {
-        Ok(sqlx::query_as(&cells_sql(c, ""))
-            .bind(tenant)
-            .bind(after.unwrap_or(""))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?)
+        let sql = cells_sql(c, "");
+        let page = sqlx::query_as(&sql).bind(tenant).bind(after.unwrap_or(""));
+        Ok(page.bind(i64::from(limit)).fetch_all(&self.pool).await?)
     }
 
     async fn replace_encrypted(
@@ -95,10 +81,7 @@ impl KeyStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let mut replaced = 0;
         for cell in cells {
-            let query = sqlx::query(&sql).bind(&cell.new).bind(tenant);
-            let done = query
-                .bind(&cell.row_id)
-                .bind(&cell.old)
+            let done = Q::replace_cell(&sql, tenant, cell)
                 .execute(&mut *tx)
                 .await?;
             replaced += done.rows_affected();
@@ -112,15 +95,9 @@ impl KeyStore for SqliteStore {
 impl SecretStore for SqliteStore {
     async fn put_secret(&self, tenant: TenantId, name: &str, ciphertext: &[u8]) -> Result<bool> {
         let version = crate::crypto::key_version(ciphertext)?;
-        let written = sqlx::query(&put_secret_sql(""))
-            .bind(tenant)
-            .bind(name)
-            .bind(ciphertext)
-            .bind(Time(crate::domain::time::now()))
-            .bind(i64::from(version))
-            .execute(&self.pool)
-            .await
-            .map_err(map_db_error)?;
+        let sql = put_secret_sql("");
+        let put = Q::put_secret(&sql, tenant, name, ciphertext, version);
+        let written = put.execute(&self.pool).await.map_err(map_db_error)?;
         Ok(written.rows_affected() == 1)
     }
 

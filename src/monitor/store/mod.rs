@@ -8,15 +8,17 @@ mod postgres;
 mod sqlite;
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use sqlx::{Database, Encode, FromRow, Type};
 
 use super::{Alert, AlertKind, LoginBaseline, Severity};
 use crate::domain::TenantId;
 use crate::error::Result;
 use crate::store::codec::sql_id;
-use crate::store::{Scope, Time};
+use crate::store::{Bound, BoundAs, Scope, Time};
 
 /// Which alerts to list, newest first.
 #[derive(Debug, Clone, Default)]
@@ -135,8 +137,42 @@ fn scope_of(alert: &Alert) -> Scope {
     alert.tenant_id.map_or(Scope::System, Scope::Tenant)
 }
 
-fn min_rank(filter: &AlertFilter) -> i64 {
-    filter.min_severity.map_or(0, |s| s as i64)
+/// The alert statements with their values bound, the same on both backends.
+struct Sql<DB>(PhantomData<DB>);
+
+impl<'a, DB: Database> Sql<DB>
+where
+    AlertId: Encode<'a, DB> + Type<DB>,
+    Option<AlertId>: Encode<'a, DB> + Type<DB>,
+    Option<TenantId>: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+    Time: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
+    AlertRow: for<'r> FromRow<'r, DB::Row>,
+{
+    /// `sql` is [`insert_alert_sql`]'s.
+    fn insert_alert(sql: &'a str, alert: &'a Alert) -> Bound<'a, DB> {
+        sqlx::query(sql)
+            .bind(AlertId(alert.id))
+            .bind(alert.tenant_id)
+            .bind(alert.kind.as_str())
+            .bind(alert.severity.as_str())
+            .bind(alert.subject.as_str())
+            .bind(alert.summary.as_str())
+            .bind(alert.evidence.to_string())
+            .bind(Time(alert.created_at))
+    }
+
+    fn list_alerts(scope: Scope, filter: &'a AlertFilter, limit: u32) -> BoundAs<'a, DB, AlertRow> {
+        sqlx::query_as(LIST_ALERTS)
+            .bind(scope.tenant())
+            .bind(filter.kind.map(AlertKind::as_str))
+            .bind(filter.min_severity.map_or(0, |s| s as i64))
+            .bind(filter.before.map(AlertId))
+            .bind(i64::from(limit))
+    }
 }
 
 /// The hour as the baselines store it, `00`..`23`.

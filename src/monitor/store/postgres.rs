@@ -3,10 +3,13 @@
 //! row-level security) are written and listed in the scope they belong to.
 
 use async_trait::async_trait;
+use sqlx::Postgres;
 
 use super::*;
 use crate::monitor::login_observations;
 use crate::store::PgStore;
+
+type Q = Sql<Postgres>;
 
 #[async_trait]
 impl MonitorStore for PgStore {
@@ -40,17 +43,8 @@ impl MonitorStore for PgStore {
 
     async fn insert_alert(&self, alert: &Alert) -> Result<()> {
         let mut tx = self.begin_scoped(scope_of(alert)).await?;
-        sqlx::query(&insert_alert_sql("$7::jsonb"))
-            .bind(AlertId(alert.id))
-            .bind(alert.tenant_id)
-            .bind(alert.kind.as_str())
-            .bind(alert.severity.as_str())
-            .bind(&alert.subject)
-            .bind(&alert.summary)
-            .bind(alert.evidence.to_string())
-            .bind(Time(alert.created_at))
-            .execute(&mut *tx)
-            .await?;
+        let sql = insert_alert_sql("$7::jsonb");
+        Q::insert_alert(&sql, alert).execute(&mut *tx).await?;
         Ok(tx.commit().await?)
     }
 
@@ -61,12 +55,7 @@ impl MonitorStore for PgStore {
         limit: u32,
     ) -> Result<Vec<Alert>> {
         let mut tx = self.begin_scoped(scope).await?;
-        let rows = sqlx::query_as(LIST_ALERTS)
-            .bind(scope.tenant())
-            .bind(filter.kind.map(AlertKind::as_str))
-            .bind(min_rank(filter))
-            .bind(filter.before.map(AlertId))
-            .bind(i64::from(limit))
+        let rows = Q::list_alerts(scope, filter, limit)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -2,10 +2,13 @@
 //! `BEGIN IMMEDIATE` and holds the write lock from its first read.
 
 use async_trait::async_trait;
+use sqlx::Sqlite;
 
 use super::*;
 use crate::monitor::login_observations;
 use crate::store::SqliteStore;
+
+type Q = Sql<Sqlite>;
 
 #[async_trait]
 impl MonitorStore for SqliteStore {
@@ -32,17 +35,8 @@ impl MonitorStore for SqliteStore {
     }
 
     async fn insert_alert(&self, alert: &Alert) -> Result<()> {
-        sqlx::query(&insert_alert_sql("$7"))
-            .bind(AlertId(alert.id))
-            .bind(alert.tenant_id)
-            .bind(alert.kind.as_str())
-            .bind(alert.severity.as_str())
-            .bind(&alert.subject)
-            .bind(&alert.summary)
-            .bind(alert.evidence.to_string())
-            .bind(Time(alert.created_at))
-            .execute(&self.pool)
-            .await?;
+        let sql = insert_alert_sql("$7");
+        Q::insert_alert(&sql, alert).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -52,12 +46,7 @@ impl MonitorStore for SqliteStore {
         filter: &AlertFilter,
         limit: u32,
     ) -> Result<Vec<Alert>> {
-        let rows = sqlx::query_as(LIST_ALERTS)
-            .bind(scope.tenant())
-            .bind(filter.kind.map(AlertKind::as_str))
-            .bind(min_rank(filter))
-            .bind(filter.before.map(AlertId))
-            .bind(i64::from(limit))
+        let rows = Q::list_alerts(scope, filter, limit)
             .fetch_all(&self.pool)
             .await?;
         alerts(rows)

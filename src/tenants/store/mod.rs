@@ -7,12 +7,15 @@
 mod postgres;
 mod sqlite;
 
+use std::marker::PhantomData;
+
 use async_trait::async_trait;
+use sqlx::{Database, Encode, FromRow, Type};
 
 use super::{NewTenant, Tenant};
 use crate::domain::{time, TenantId};
 use crate::error::Result;
-use crate::store::Time;
+use crate::store::{Bound, BoundAs, Time};
 
 /// Tenants. Listing and creating tenants is a system-administrator operation.
 #[async_trait]
@@ -65,5 +68,34 @@ fn new_tenant(new: &NewTenant) -> Tenant {
         slug: new.slug.clone(),
         name: new.name.clone(),
         created_at: time::now(),
+    }
+}
+
+/// The tenant statements with their values bound, the same on both backends.
+struct Sql<DB>(PhantomData<DB>);
+
+impl<'a, DB: Database> Sql<DB>
+where
+    TenantId: Encode<'a, DB> + Type<DB>,
+    Option<TenantId>: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+    Time: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    TenantRow: for<'r> FromRow<'r, DB::Row>,
+{
+    fn insert(tenant: &'a Tenant) -> Bound<'a, DB> {
+        sqlx::query(INSERT)
+            .bind(tenant.id)
+            .bind(tenant.slug.as_str())
+            .bind(tenant.name.as_str())
+            .bind(Time(tenant.created_at))
+    }
+
+    fn get(id: TenantId) -> BoundAs<'a, DB, TenantRow> {
+        sqlx::query_as(GET).bind(id)
+    }
+
+    fn list(after: Option<TenantId>, limit: u32) -> BoundAs<'a, DB, TenantRow> {
+        sqlx::query_as(LIST).bind(after).bind(i64::from(limit))
     }
 }

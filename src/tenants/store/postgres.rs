@@ -3,22 +3,21 @@
 //! do, so it runs scoped to the tenant being deleted.
 
 use async_trait::async_trait;
+use sqlx::Postgres;
 
-use super::{new_tenant, TenantRow, TenantStore, DELETE, GET, INSERT, LIST};
+use super::{new_tenant, Sql, TenantStore, DELETE};
 use crate::domain::TenantId;
 use crate::error::Result;
-use crate::store::{map_db_error, PgStore, Scope, Time};
+use crate::store::{map_db_error, PgStore, Scope};
 use crate::tenants::{NewTenant, Tenant};
+
+type Q = Sql<Postgres>;
 
 #[async_trait]
 impl TenantStore for PgStore {
     async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant> {
         let tenant = new_tenant(new);
-        sqlx::query(INSERT)
-            .bind(tenant.id)
-            .bind(&tenant.slug)
-            .bind(&tenant.name)
-            .bind(Time(tenant.created_at))
+        Q::insert(&tenant)
             .execute(&self.pool)
             .await
             .map_err(map_db_error)?;
@@ -26,19 +25,12 @@ impl TenantStore for PgStore {
     }
 
     async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
-        let row: Option<TenantRow> = sqlx::query_as(GET)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = Q::get(id).fetch_optional(&self.pool).await?;
         Ok(row.map(Tenant::from))
     }
 
     async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
-        let rows: Vec<TenantRow> = sqlx::query_as(LIST)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = Q::list(after, limit).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(Tenant::from).collect())
     }
 

@@ -1,22 +1,21 @@
 //! Tenants on SQLite: the shared SQL on the pool; the deletion in one transaction.
 
 use async_trait::async_trait;
+use sqlx::Sqlite;
 
-use super::{new_tenant, TenantRow, TenantStore, DELETE, GET, INSERT, LIST};
+use super::{new_tenant, Sql, TenantStore, DELETE};
 use crate::domain::TenantId;
 use crate::error::Result;
-use crate::store::{map_db_error, SqliteStore, Time};
+use crate::store::{map_db_error, SqliteStore};
 use crate::tenants::{NewTenant, Tenant};
+
+type Q = Sql<Sqlite>;
 
 #[async_trait]
 impl TenantStore for SqliteStore {
     async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant> {
         let tenant = new_tenant(new);
-        sqlx::query(INSERT)
-            .bind(tenant.id)
-            .bind(&tenant.slug)
-            .bind(&tenant.name)
-            .bind(Time(tenant.created_at))
+        Q::insert(&tenant)
             .execute(&self.pool)
             .await
             .map_err(map_db_error)?;
@@ -24,19 +23,12 @@ impl TenantStore for SqliteStore {
     }
 
     async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
-        let row: Option<TenantRow> = sqlx::query_as(GET)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = Q::get(id).fetch_optional(&self.pool).await?;
         Ok(row.map(Tenant::from))
     }
 
     async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
-        let rows: Vec<TenantRow> = sqlx::query_as(LIST)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = Q::list(after, limit).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(Tenant::from).collect())
     }
 
