@@ -2,7 +2,7 @@
 //! PostgreSQL for production), migrations per backend with the same version numbers, schema
 //! status, the value codecs, the error mapping and the one tenant-scoped transaction per backend.
 //! Each capability owns its own storage trait and SQL beside its model (`tenants::store`,
-//! `crypto::store`, `audit::store`, `monitor::store`).
+//! `crypto::store`, `audit::store`, `security::store`).
 //!
 //! Invariant: nothing here knows a capability's model. A database whose schema is newer than this
 //! binary is refused, never silently used.

@@ -23,8 +23,8 @@ use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
 use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::metrics::{self, Metrics};
-use crate::monitor::{self, MonitorTask};
 use crate::ratelimit::{self, RateLimiter};
+use crate::security::{self, MonitorTask};
 use crate::web::{connect, Store};
 
 /// Builds an [`Application`] with optional replacements for its pluggable parts.
@@ -82,7 +82,7 @@ impl ApplicationBuilder {
         let mut sinks = self.sinks;
         sinks.push(metrics.clone());
         let (monitor, monitor_task) =
-            monitor::start(store.clone(), config.monitor.clone(), metrics.clone());
+            security::start(store.clone(), config.monitor.clone(), metrics.clone());
         sinks.push(monitor);
         sinks.push(Arc::new(AuditSink::new(audit.clone())));
         // As many hashes at once as there are cores: more would only queue on the CPU.

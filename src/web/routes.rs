@@ -12,7 +12,7 @@ use super::{health, openapi, AppState};
 use crate::identity::{api_keys, me, settings, users};
 use crate::identity::{login, password, refresh, session_routes, setup, totp};
 use crate::ratelimit::Group;
-use crate::{audit, auth, monitor, tenants};
+use crate::{audit, auth, security, tenants};
 
 /// The public allow-list: the only routes that answer without authentication.
 fn public() -> OpenApiRouter<AppState> {
@@ -31,7 +31,7 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(tenants::routes::list, tenants::routes::create))
         .routes(routes!(tenants::routes::get, tenants::routes::delete))
-        .routes(routes!(monitor::routes::list))
+        .routes(routes!(security::routes::list))
         .routes(routes!(audit::routes::list))
         .routes(routes!(session_routes::list))
         .routes(routes!(session_routes::delete))

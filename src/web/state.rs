@@ -22,8 +22,8 @@ use crate::events::Events;
 use crate::events::{SecurityEvent, SecurityEventKind};
 use crate::identity::{AccessTokens, SessionCache};
 use crate::metrics::Metrics;
-use crate::monitor::MonitorStore;
 use crate::ratelimit::RateLimiter;
+use crate::security::MonitorStore;
 use crate::store::{IdentityStore, PgStore, SchemaStore, SqliteStore};
 use crate::tenants::TenantStore;
 

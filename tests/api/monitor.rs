@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use auditpulse::domain::TenantId;
 use auditpulse::events::{SecurityEvent, SecurityEventKind};
-use auditpulse::monitor::AlertFilter;
-use auditpulse::monitor::AlertKind;
+use auditpulse::security::SecurityAlertFilter;
+use auditpulse::security::SecurityAlertKind;
 use auditpulse::store::Scope;
 use auditpulse::web::{connect, Store};
 use serde_json::Value;
@@ -173,8 +173,8 @@ async fn repeated_rate_limit_breaches_raise_api_abuse(backend: Backend) {
         app.get("/api/v1/tenants").await;
     }
     // This client is blocked now, so read the alert from the store rather than the API.
-    let filter = AlertFilter {
-        kind: Some(AlertKind::ApiAbuse),
+    let filter = SecurityAlertFilter {
+        kind: Some(SecurityAlertKind::ApiAbuse),
         ..Default::default()
     };
     let mut found = Vec::new();

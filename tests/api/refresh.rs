@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use auditpulse::audit::AuditQuery;
 use auditpulse::auth::Role;
-use auditpulse::monitor::AlertFilter;
-use auditpulse::monitor::AlertKind;
+use auditpulse::security::SecurityAlertFilter;
+use auditpulse::security::SecurityAlertKind;
 use auditpulse::store::Scope;
 
 use crate::helpers::{error_of, set_cookie, Backend, TestApp, PASSWORD};
@@ -88,8 +88,8 @@ async fn refresh_rotates_and_a_reused_token_ends_the_session(backend: Backend) {
     })
     .await;
     assert_eq!(audited.action, "auth.refresh_token_reused");
-    let filter = AlertFilter {
-        kind: Some(AlertKind::RefreshTokenReuse),
+    let filter = SecurityAlertFilter {
+        kind: Some(SecurityAlertKind::RefreshTokenReuse),
         ..Default::default()
     };
     let alert = wait_for(async || {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use auditpulse::audit::{ActorKind, NewAuditEvent};
 use auditpulse::domain::TenantId;
-use auditpulse::monitor::{Alert, AlertKind, Severity};
+use auditpulse::security::{SecurityAlert, SecurityAlertKind, Severity};
 use auditpulse::web::Store;
 use sqlx::Connection;
 
@@ -75,10 +75,10 @@ async fn fill(store: &Arc<dyn Store>, a: TenantId, b: TenantId) {
     }
 }
 
-fn alert(tenant_id: Option<TenantId>) -> Alert {
-    Alert {
+fn alert(tenant_id: Option<TenantId>) -> SecurityAlert {
+    SecurityAlert {
         id: uuid::Uuid::now_v7(),
-        kind: AlertKind::PrivilegeEscalation,
+        kind: SecurityAlertKind::PrivilegeEscalation,
         severity: Severity::High,
         tenant_id,
         subject: "user".into(),

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use sqlx::Sqlite;
 
 use super::*;
-use crate::monitor::login_observations;
+use crate::security::login_observations;
 use crate::store::SqliteStore;
 
 type Q = Sql<Sqlite>;
@@ -34,7 +34,7 @@ impl MonitorStore for SqliteStore {
         Ok(before)
     }
 
-    async fn insert_alert(&self, alert: &Alert) -> Result<()> {
+    async fn insert_alert(&self, alert: &SecurityAlert) -> Result<()> {
         let sql = insert_alert_sql("$7");
         Q::insert_alert(&sql, alert).execute(&self.pool).await?;
         Ok(())
@@ -43,9 +43,9 @@ impl MonitorStore for SqliteStore {
     async fn list_alerts(
         &self,
         scope: Scope,
-        filter: &AlertFilter,
+        filter: &SecurityAlertFilter,
         limit: u32,
-    ) -> Result<Vec<Alert>> {
+    ) -> Result<Vec<SecurityAlert>> {
         let rows = Q::list_alerts(scope, filter, limit)
             .fetch_all(&self.pool)
             .await?;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::Postgres;
 
 use super::*;
-use crate::monitor::login_observations;
+use crate::security::login_observations;
 use crate::store::PgStore;
 
 type Q = Sql<Postgres>;
@@ -41,7 +41,7 @@ impl MonitorStore for PgStore {
         Ok(before)
     }
 
-    async fn insert_alert(&self, alert: &Alert) -> Result<()> {
+    async fn insert_alert(&self, alert: &SecurityAlert) -> Result<()> {
         let mut tx = self.begin_scoped(scope_of(alert)).await?;
         let sql = insert_alert_sql("$7::jsonb");
         Q::insert_alert(&sql, alert).execute(&mut *tx).await?;
@@ -51,9 +51,9 @@ impl MonitorStore for PgStore {
     async fn list_alerts(
         &self,
         scope: Scope,
-        filter: &AlertFilter,
+        filter: &SecurityAlertFilter,
         limit: u32,
-    ) -> Result<Vec<Alert>> {
+    ) -> Result<Vec<SecurityAlert>> {
         let mut tx = self.begin_scoped(scope).await?;
         let rows = Q::list_alerts(scope, filter, limit)
             .fetch_all(&mut *tx)

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use sqlx::{Database, Encode, FromRow, Type};
 
-use super::{Alert, AlertKind, LoginBaseline, Severity};
+use super::{LoginBaseline, SecurityAlert, SecurityAlertKind, Severity};
 use crate::domain::TenantId;
 use crate::error::Result;
 use crate::store::codec::sql_id;
@@ -22,8 +22,8 @@ use crate::store::{Bound, BoundAs, Scope, Time};
 
 /// Which alerts to list, newest first.
 #[derive(Debug, Clone, Default)]
-pub struct AlertFilter {
-    pub kind: Option<AlertKind>,
+pub struct SecurityAlertFilter {
+    pub kind: Option<SecurityAlertKind>,
     /// This severity or higher.
     pub min_severity: Option<Severity>,
     /// Alerts older than this one (the previous page's last id).
@@ -41,13 +41,13 @@ pub trait MonitorStore: Send + Sync {
         user_agent: Option<&str>,
         hour: u32,
     ) -> Result<LoginBaseline>;
-    async fn insert_alert(&self, alert: &Alert) -> Result<()>;
+    async fn insert_alert(&self, alert: &SecurityAlert) -> Result<()>;
     async fn list_alerts(
         &self,
         scope: Scope,
-        filter: &AlertFilter,
+        filter: &SecurityAlertFilter,
         limit: u32,
-    ) -> Result<Vec<Alert>>;
+    ) -> Result<Vec<SecurityAlert>>;
 }
 
 /// An alert's id as stored: `uuid` on PostgreSQL, hyphenated text on SQLite.
@@ -99,7 +99,7 @@ const LIST_ALERTS: &str = "SELECT id, tenant_id, kind, severity, subject, summar
      AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5";
 
 #[derive(sqlx::FromRow)]
-struct AlertRow {
+struct SecurityAlertRow {
     id: AlertId,
     tenant_id: Option<TenantId>,
     kind: String,
@@ -110,15 +110,15 @@ struct AlertRow {
     created_at: Time,
 }
 
-impl TryFrom<AlertRow> for Alert {
+impl TryFrom<SecurityAlertRow> for SecurityAlert {
     type Error = crate::Error;
-    fn try_from(row: AlertRow) -> Result<Self> {
+    fn try_from(row: SecurityAlertRow) -> Result<Self> {
         let id = row.id.0;
         let corrupt = |what: &str| anyhow::anyhow!("corrupt security alert {id}: {what}");
-        Ok(Alert {
+        Ok(SecurityAlert {
             id,
             tenant_id: row.tenant_id,
-            kind: AlertKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
+            kind: SecurityAlertKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?,
             severity: Severity::parse(&row.severity).ok_or_else(|| corrupt("severity"))?,
             subject: row.subject,
             summary: row.summary,
@@ -128,12 +128,12 @@ impl TryFrom<AlertRow> for Alert {
     }
 }
 
-fn alerts(rows: Vec<AlertRow>) -> Result<Vec<Alert>> {
-    rows.into_iter().map(Alert::try_from).collect()
+fn alerts(rows: Vec<SecurityAlertRow>) -> Result<Vec<SecurityAlert>> {
+    rows.into_iter().map(SecurityAlert::try_from).collect()
 }
 
 /// The scope an alert is written in: its tenant's, or the system's for an alert without one.
-fn scope_of(alert: &Alert) -> Scope {
+fn scope_of(alert: &SecurityAlert) -> Scope {
     alert.tenant_id.map_or(Scope::System, Scope::Tenant)
 }
 
@@ -150,10 +150,10 @@ where
     &'a str: Encode<'a, DB> + Type<DB>,
     Option<&'a str>: Encode<'a, DB> + Type<DB>,
     String: Encode<'a, DB> + Type<DB>,
-    AlertRow: for<'r> FromRow<'r, DB::Row>,
+    SecurityAlertRow: for<'r> FromRow<'r, DB::Row>,
 {
     /// `sql` is [`insert_alert_sql`]'s.
-    fn insert_alert(sql: &'a str, alert: &'a Alert) -> Bound<'a, DB> {
+    fn insert_alert(sql: &'a str, alert: &'a SecurityAlert) -> Bound<'a, DB> {
         sqlx::query(sql)
             .bind(AlertId(alert.id))
             .bind(alert.tenant_id)
@@ -165,10 +165,14 @@ where
             .bind(Time(alert.created_at))
     }
 
-    fn list_alerts(scope: Scope, filter: &'a AlertFilter, limit: u32) -> BoundAs<'a, DB, AlertRow> {
+    fn list_alerts(
+        scope: Scope,
+        filter: &'a SecurityAlertFilter,
+        limit: u32,
+    ) -> BoundAs<'a, DB, SecurityAlertRow> {
         sqlx::query_as(LIST_ALERTS)
             .bind(scope.tenant())
-            .bind(filter.kind.map(AlertKind::as_str))
+            .bind(filter.kind.map(SecurityAlertKind::as_str))
             .bind(filter.min_severity.map_or(0, |s| s as i64))
             .bind(filter.before.map(AlertId))
             .bind(i64::from(limit))
