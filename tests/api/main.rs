@@ -24,6 +24,7 @@ mod openapi;
 mod password;
 mod ratelimit;
 mod refresh;
+mod row_security;
 mod sessions;
 mod setup;
 mod shutdown;

@@ -20,6 +20,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::app::Store;
 use crate::auth::{Principal, Role};
 use crate::domain::{time, UserId};
 use crate::error::{Error, FieldError, Result};
@@ -27,7 +28,6 @@ use crate::identity::credentials::password::check_password;
 use crate::identity::IdentityState;
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
-use crate::store::Store;
 use crate::tenants::{CreateTenant, Tenant};
 use crate::web::{ClientIp, ValidJson, Validate};
 
