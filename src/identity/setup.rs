@@ -165,7 +165,7 @@ pub async fn complete(
         return Err(if state.store.any_user().await? {
             Error::NotFound
         } else {
-            Error::InvalidCredentials
+            Error::InvalidSetupToken
         });
     };
     let actor = Principal::user(user.id.to_string(), user.tenant_id, user.role, true);

@@ -96,7 +96,38 @@ async fn an_expired_setup_token_is_refused(backend: Backend) {
     assert_eq!(app.get("/setup").await.status(), 200, "still not set up");
 }
 
+/// A wrong token is called a wrong token, and the reserved slug is called reserved.
+async fn setup_errors_say_what_is_wrong(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    issue_token(app.state.store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    let response = post(&app, &body("not-the-token")).await;
+    assert_eq!(response.status(), 401);
+    let error = error_of(response).await;
+    assert_eq!(error["code"], "invalid_credentials");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("setup token is not valid"), "{message}");
+    assert!(!message.contains("e-mail"), "{message}");
+
+    let token = issue_token(app.state.store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut system = body(token.expose());
+    system["tenant_name"] = json!("System");
+    let response = post(&app, &system).await;
+    assert_eq!(response.status(), 422);
+    let error = error_of(response).await;
+    assert_eq!(error["fields"][0]["field"], "tenant_name");
+    let message = error["fields"][0]["message"].as_str().unwrap();
+    assert!(message.contains("reserved"), "{message}");
+    assert_eq!(app.get("/setup").await.status(), 200, "still not set up");
+}
+
 crate::on_both_backends!(
+    setup_errors_say_what_is_wrong,
     the_setup_token_creates_the_first_administrator_once,
     an_expired_setup_token_is_refused,
 );
