@@ -9,6 +9,7 @@ mod helpers;
 mod audit;
 mod audit_store;
 mod cli;
+mod cli_logs;
 mod crypto;
 mod errors;
 mod headers;
