@@ -23,6 +23,7 @@ mod second_factor;
 pub mod session_routes;
 pub mod sessions;
 pub mod setup;
+mod setup_page;
 pub mod tokens;
 pub mod totp;
 
