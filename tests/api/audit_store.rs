@@ -16,7 +16,7 @@ use crate::helpers::{Backend, TestDb, MASTER_KEY, TENANT_A};
 use crate::storage::raw_execute;
 
 async fn migrated(backend: Backend) -> (TestDb, Arc<dyn Store>) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::migrated(backend).await;
     let store = connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
         .await
         .unwrap();

@@ -29,7 +29,7 @@ pub fn master(spec: &[(&str, u8)]) -> MasterKeys {
 }
 
 pub async fn migrated(backend: Backend) -> (TestDb, Arc<dyn Store>) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::migrated(backend).await;
     let store = connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
         .await
         .unwrap();

@@ -18,7 +18,7 @@ async fn open(db: &TestDb) -> Arc<dyn Store> {
 }
 
 async fn migrated(backend: Backend) -> (TestDb, Arc<dyn Store>) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::migrated(backend).await;
     let store = open(&db).await;
     store.migrate().await.unwrap();
     (db, store)
