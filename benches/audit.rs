@@ -19,9 +19,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use auditpulse::app::{connect, Store};
 use auditpulse::audit::{self, ActorKind, AuditLog, NewAuditEvent, Outcome, Verdict};
 use auditpulse::config::{DatabaseUrl, MasterKeys};
-use auditpulse::store::{self, Store};
 use serde_json::json;
 use sqlx::Connection;
 
@@ -48,7 +48,7 @@ fn event(writer: usize, i: usize) -> NewAuditEvent {
 }
 
 async fn open(url: &str) -> Arc<dyn Store> {
-    let store = store::connect(&DatabaseUrl::parse(url).unwrap(), 10)
+    let store = connect(&DatabaseUrl::parse(url).unwrap(), 10)
         .await
         .unwrap();
     store.migrate().await.unwrap();

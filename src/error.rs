@@ -44,6 +44,9 @@ pub enum Error {
     /// Wrong e-mail, password or second factor: one answer for all, so none can be told apart.
     #[error("the e-mail, password or code is not correct")]
     InvalidCredentials,
+    /// A wrong, used or expired first-run setup token (the code is `invalid_credentials` too).
+    #[error("the setup token is not valid: it is wrong, used or expired; restart the server for a new one")]
+    InvalidSetupToken,
     /// Right password, but the account has two-factor authentication on and no code was sent.
     #[error("a two-factor code is required")]
     MfaRequired,
@@ -133,9 +136,10 @@ impl Error {
             Error::MalformedJson(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Unauthenticated | Error::InvalidCredentials | Error::MfaRequired => {
-                StatusCode::UNAUTHORIZED
-            }
+            Error::Unauthenticated
+            | Error::InvalidCredentials
+            | Error::InvalidSetupToken
+            | Error::MfaRequired => StatusCode::UNAUTHORIZED,
             Error::Forbidden
             | Error::PermissionDenied { .. }
             | Error::MfaEnrollmentRequired
@@ -162,7 +166,7 @@ impl Error {
             Error::BadRequest(_) => "bad_request",
             Error::Conflict(_) => "conflict",
             Error::Unavailable(_) => "unavailable",
-            Error::InvalidCredentials => "invalid_credentials",
+            Error::InvalidCredentials | Error::InvalidSetupToken => "invalid_credentials",
             Error::MfaRequired => "mfa_required",
             Error::MfaEnrollmentRequired => "mfa_enrollment_required",
             Error::AccountLocked { .. } => "account_locked",

@@ -29,13 +29,13 @@ pub mod identity;
 pub mod mask;
 /// Prometheus metrics, served on their own listener.
 pub mod metrics;
-/// Security monitoring: detectors over the security events, stored alerts.
-pub mod monitor;
 /// Token-bucket rate limiting by IP and by principal, with graduated blocking.
 pub mod ratelimit;
 /// Secret values that never print.
 pub mod secret;
-/// Storage traits and their SQLite and PostgreSQL implementations, with migrations.
+/// Security monitoring: rules over the security events raise stored security alerts.
+pub mod security;
+/// Shared storage: pools, migrations, codecs, error mapping, the tenant-scoped transaction.
 pub mod store;
 /// Logging: JSON lines in production, readable lines in development.
 pub mod telemetry;

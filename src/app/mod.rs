@@ -8,7 +8,7 @@
 mod state;
 pub mod tasks;
 
-pub use state::AppState;
+pub use state::{connect, AppState, Store};
 pub use tasks::{BackgroundTask, TaskHealth, Tasks};
 
 use std::future::Future;
@@ -29,11 +29,9 @@ use crate::events::{EventSink, Events};
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::metrics::{self, Metrics};
-use crate::monitor::{self, MonitorTask};
-use crate::web::{server, tls};
-
 use crate::ratelimit::RateLimiter;
-use crate::store::{self, Store};
+use crate::security::{self, MonitorTask};
+use crate::web::{server, tls};
 
 /// Builds an [`Application`] with optional replacements for its pluggable parts.
 pub struct ApplicationBuilder {
@@ -58,7 +56,7 @@ impl ApplicationBuilder {
 
     pub async fn build(self) -> Result<Application> {
         let config = Arc::new(self.config);
-        let store = store::connect(&config.database_url, config.db_max_connections).await?;
+        let store = connect(&config.database_url, config.db_max_connections).await?;
         refuse_row_security_bypass(store.as_ref(), &config).await?;
         store.migrate().await?;
         let master = master_keys(&config)?;
@@ -96,7 +94,7 @@ impl ApplicationBuilder {
         let mut sinks = self.sinks;
         sinks.push(metrics.clone());
         let (monitor, monitor_task) =
-            monitor::start(store.clone(), config.monitor.clone(), metrics.clone());
+            security::start(store.clone(), config.monitor.clone(), metrics.clone());
         tasks.register(monitor_task);
         sinks.push(monitor);
         sinks.push(Arc::new(AuditSink::new(audit.clone())));

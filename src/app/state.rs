@@ -1,4 +1,9 @@
-//! What every handler can reach. Cheap to clone: every field is shared.
+//! What every handler can reach, and the storage wiring: the [`Store`] every backend provides
+//! (each capability's storage trait) and [`connect`], which opens the configured one. Cheap to
+//! clone: every field is shared.
+//!
+//! Invariant: the one place that names every capability's storage together; `crate::store` knows
+//! none of them.
 
 use std::sync::Arc;
 
@@ -6,18 +11,50 @@ use axum::extract::FromRef;
 
 use super::Tasks;
 use crate::audit::AuditLog;
+use crate::audit::AuditStore;
 use crate::auth::Gate;
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
+use crate::config::DatabaseUrl;
 use crate::crypto::Keyring;
+use crate::crypto::{KeyStore, SecretStore};
 use crate::domain::TenantId;
+use crate::error::Result;
 use crate::events::Events;
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, IdentityState, SessionCache};
 use crate::metrics::Metrics;
 use crate::ratelimit::{Limits, RateLimiter};
-use crate::store::Store;
+use crate::security::MonitorStore;
+use crate::store::{IdentityStore, PgStore, SchemaStore, SqliteStore};
+use crate::tenants::TenantStore;
 use crate::web::ClientIp;
+
+/// Everything a backend provides.
+pub trait Store:
+    SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore + AuditStore + IdentityStore
+{
+}
+impl<T> Store for T where
+    T: SchemaStore
+        + TenantStore
+        + KeyStore
+        + SecretStore
+        + MonitorStore
+        + AuditStore
+        + IdentityStore
+{
+}
+
+/// Connects to the configured database. Does not migrate.
+pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Arc<dyn Store>> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::connect(url, max_connections).await?),
+        DatabaseUrl::Postgres(url) => {
+            Arc::new(PgStore::connect(url.expose(), max_connections).await?)
+        }
+    })
+}
 
 #[derive(Clone)]
 pub struct AppState {

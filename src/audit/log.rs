@@ -15,9 +15,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::model::NewAuditEvent;
+use crate::app::Store;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::store::Store;
 
 /// Events queued at most; beyond this `enqueue` drops (and counts) rather than block.
 const QUEUE: usize = 65_536;

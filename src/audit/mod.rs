@@ -14,7 +14,7 @@
 //! - `retention`: prunes whole old prefixes and records a signed checkpoint.
 //! - `routes`: `GET /api/v1/audit-events` with filters, cursor pagination and JSONL/CSV export.
 //!
-//! Storage is `store::AuditStore`. Invariant: audit rows are never updated; they are deleted only
+//! Storage is `store::AuditStore` (`audit/store/`). Invariant: audit rows are never updated; they are deleted only
 //! by retention pruning, as a whole prefix, and the database refuses anything else by trigger.
 
 pub mod chain;
@@ -24,10 +24,12 @@ mod model;
 pub mod retention;
 pub mod routes;
 mod sink;
+mod store;
 mod verify;
 
 pub use checkpoint::Checkpoint;
 pub use log::AuditLog;
 pub use model::{details_text, ActorKind, AuditEvent, NewAuditEvent, Outcome};
 pub use sink::AuditSink;
+pub use store::{AuditQuery, AuditStore};
 pub use verify::{verify, Verdict};

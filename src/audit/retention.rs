@@ -10,10 +10,10 @@ use serde_json::json;
 use super::checkpoint::Checkpoint;
 use super::log::AuditLog;
 use super::model::{ActorKind, NewAuditEvent};
+use crate::app::Store;
 use crate::config::MasterKey;
 use crate::domain::time;
 use crate::error::Result;
-use crate::store::Store;
 
 /// How often the retention task runs.
 pub const INTERVAL: Duration = Duration::from_secs(3600);

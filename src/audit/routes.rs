@@ -14,11 +14,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::model::{ActorKind, AuditEvent, NewAuditEvent, Outcome};
+use super::AuditQuery;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal, PrincipalKind};
 use crate::domain::time::{self, Timestamp};
 use crate::error::{Error, Result};
-use crate::store::{AuditQuery, AuditScope};
+use crate::store::Scope;
 use crate::web::pagination::split_page;
 use crate::web::ClientIp;
 
@@ -74,17 +75,17 @@ fn parse_time(name: &str, value: Option<&str>) -> Result<Option<Timestamp>> {
         .transpose()
 }
 
-fn scope_of(principal: &Principal) -> Result<AuditScope> {
+fn scope_of(principal: &Principal) -> Result<Scope> {
     match (principal.system_admin, principal.tenant) {
-        (true, _) => Ok(AuditScope::All),
-        (false, Some(tenant)) => Ok(AuditScope::Tenant(tenant)),
+        (true, _) => Ok(Scope::System),
+        (false, Some(tenant)) => Ok(Scope::Tenant(tenant)),
         (false, None) => Err(Error::PermissionDenied {
             permission: Permission::AuditRead.as_str(),
         }),
     }
 }
 
-fn query_of(params: &AuditParams, scope: AuditScope) -> Result<(AuditQuery, Format)> {
+fn query_of(params: &AuditParams, scope: Scope) -> Result<(AuditQuery, Format)> {
     let format = match params.format.as_deref() {
         None | Some("json") => Format::Json,
         Some("jsonl") => Format::Jsonl,

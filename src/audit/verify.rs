@@ -4,9 +4,9 @@
 //! while it runs.
 
 use super::chain::{Broken, Verifier};
+use crate::app::Store;
 use crate::config::MasterKeys;
 use crate::error::Result;
-use crate::store::Store;
 
 /// Events read per query.
 const PAGE: u32 = 10_000;

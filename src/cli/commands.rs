@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{AuditCommand, Command, ConfigCommand, Failure};
 use crate::config::{self, Config, Loaded, SecretMode, Sources};
-use crate::{audit, identity, store, telemetry, Application};
+use crate::{audit, identity, telemetry, Application};
 
 pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> {
     match command {
@@ -91,7 +91,7 @@ async fn migrate(out: &mut dyn Write) -> Result<(), Failure> {
     let (loaded, _) = load(SecretMode::Inspect)?;
     start_logging(&loaded)?;
     let config = &loaded.config;
-    let store = store::connect(&config.database_url, 1).await?;
+    let store = crate::app::connect(&config.database_url, 1).await?;
     let result = store.migrate().await;
     let status = store.schema_status().await;
     store.close().await;
@@ -111,7 +111,7 @@ async fn audit_verify(out: &mut dyn Write) -> Result<(), Failure> {
     let (loaded, _) = load(SecretMode::Inspect)?;
     start_logging(&loaded)?;
     let config = &loaded.config;
-    let store = store::connect(&config.database_url, 2).await?;
+    let store = crate::app::connect(&config.database_url, 2).await?;
     let result = verify_store(store.as_ref(), config).await;
     store.close().await;
     match result? {
@@ -137,7 +137,7 @@ async fn audit_verify(out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 async fn verify_store(
-    store: &dyn store::Store,
+    store: &dyn crate::app::Store,
     config: &Config,
 ) -> Result<audit::Verdict, Failure> {
     let status = store.schema_status().await?;

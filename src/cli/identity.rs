@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::commands::{load, start_logging};
 use super::{Failure, RoleArg, TenantCommand, UserCommand};
+use crate::app::{self, Store};
 use crate::audit::{AuditLog, AuditSink};
 use crate::config::SecretMode;
 use crate::domain::TenantId;
@@ -20,7 +21,6 @@ use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::users::{check_account, create_user, role_name, UserDraft};
 use crate::identity::SYSTEM_TENANT;
 use crate::secret::SecretString;
-use crate::store::{self, Store};
 use crate::tenants::{CreateTenant, Tenant};
 use crate::web::Validate;
 
@@ -224,7 +224,7 @@ async fn open_store() -> Result<Arc<dyn Store>, Failure> {
 }
 
 async fn connect(config: &crate::Config) -> Result<Arc<dyn Store>, Failure> {
-    let store = store::connect(&config.database_url, 2).await?;
+    let store = app::connect(&config.database_url, 2).await?;
     let status = match store.schema_status().await {
         Ok(status) => status,
         Err(error) => {

@@ -8,19 +8,19 @@ use std::sync::Arc;
 
 use super::commands::{load, start_logging};
 use super::{Failure, KeysCommand};
+use crate::app::Store;
 use crate::audit::{AuditLog, AuditSink};
 use crate::config::SecretMode;
 use crate::crypto::{Keyring, Rotation};
 use crate::error::Error;
 use crate::events::{Events, SecurityEvent, SecurityEventKind};
-use crate::store::{self, Store};
 
 pub async fn run(command: &KeysCommand, out: &mut dyn Write) -> Result<(), Failure> {
     let (loaded, _) = load(SecretMode::Inspect)?;
     start_logging(&loaded)?;
     let config = &loaded.config;
     let master = crate::app::master_keys(config)?;
-    let store = store::connect(&config.database_url, 2).await?;
+    let store = crate::app::connect(&config.database_url, 2).await?;
     let result = with_store(command, master, store.clone(), out).await;
     store.close().await;
     result

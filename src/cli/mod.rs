@@ -56,16 +56,31 @@ pub enum Command {
     )]
     Config(ConfigCommand),
     /// Manage encryption keys: rotate master and tenant data keys, show which keys are in use.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  auditpulse keys status\n  \
+        AUDITPULSE_MASTER_KEYS=k2:<new key>,k1:<old key> auditpulse keys rotate --reencrypt-data"
+    )]
     Keys(KeysCommand),
     /// Work with the audit trail.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  auditpulse audit verify\n\n\
+        Exits 0 when the hash chain is intact, 1 naming the first event that breaks it."
+    )]
     Audit(AuditCommand),
     /// Manage tenants from the command line.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  auditpulse tenant create \"Acme Corp\" --slug acme"
+    )]
     Tenant(TenantCommand),
     /// Manage user accounts from the command line.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Example:\n  \
+        printf '%s\\n' \"$PW\" | auditpulse user create --email jo@acme.io --tenant acme --role admin"
+    )]
     User(UserCommand),
 }
 
@@ -75,8 +90,9 @@ pub enum TenantCommand {
     #[command(
         after_help = "Example:\n  auditpulse tenant create \"Acme Corp\" --slug acme\n\n\
         Prints `created tenant acme with id <uuid>`. The slug is derived from the name when\n\
-        --slug is left out; a slug already in use is refused. Recorded in the audit trail\n\
-        (actor system). Needs a database at the current schema (`auditpulse migrate`)."
+        --slug is left out; a slug already in use, or the reserved `system`, is refused.\n\
+        Recorded in the audit trail (actor system). Needs a database at the current schema\n\
+        (`auditpulse migrate`)."
     )]
     Create {
         /// Display name, 1 to 200 characters.
@@ -99,8 +115,9 @@ pub enum UserCommand {
         auditpulse user create --email root@acme.example --tenant acme --role admin --system-admin\n\n\
         The password is read from standard input (its first line) when that is not a terminal,\n\
         otherwise asked for twice without echo. It must be 12 to 128 characters, not a common\n\
-        password, and not contain the e-mail's name. --system-admin alone makes a global system\n\
-        administrator without a tenant. Recorded in the audit trail (actor system)."
+        password, not one character or a short group repeated, and not contain the e-mail's\n\
+        name. --system-admin alone makes a global system administrator without a tenant.\n\
+        Recorded in the audit trail (actor system)."
     )]
     Create {
         /// The login e-mail, unique across the installation.

@@ -23,8 +23,8 @@ pub use master_keys::{create_private_dir, MasterKey, MasterKeys};
 pub use report::report;
 pub use source::{Origin, Sources};
 
-use crate::monitor::{MonitorConfig, Threshold};
 use crate::ratelimit::{BlockPolicy, Rate, RateLimits};
+use crate::security::{MonitorConfig, Threshold};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use super::cipher::{self, DataKey};
 use super::format;
 use super::registry::{self, Field};
+use crate::app::Store;
 use crate::config::{MasterKey, MasterKeys};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::store::Store;
 
 /// One stored tenant data key, wrapped by the master key `master_key_id`.
 #[derive(Clone, PartialEq)]

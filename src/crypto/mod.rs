@@ -16,6 +16,7 @@ mod registry;
 mod rotation;
 mod secrets;
 mod status;
+mod store;
 
 pub use cipher::{open, seal, DataKey};
 pub use format::{key_version, Header, OVERHEAD};
@@ -26,3 +27,4 @@ pub use registry::{
 pub use rotation::{Rotation, RotationReport};
 pub use secrets::TenantSecrets;
 pub use status::{ColumnUse, KeyStatus, MasterKeyUse};
+pub use store::{EncryptedCell, KeyStore, Reencrypted, SecretStore};

@@ -12,9 +12,9 @@ use super::cipher::{self, DataKey};
 use super::format;
 use super::keyring::{field_aad, next_version, unwrap_key, wrap_key, Keyring};
 use super::registry::{EncryptedColumn, ENCRYPTED_COLUMNS};
+use super::Reencrypted;
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
-use crate::store::Reencrypted;
 
 /// What a rotation does.
 #[derive(Debug, Clone)]

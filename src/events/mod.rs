@@ -1,8 +1,10 @@
 //! The one interface through which security events leave the code that detects them.
 //!
-//! Invariant: every security event is counted and logged here, then handed to each registered
-//! sink. Sinks must not block (the durable audit store arrives as a sink that queues). Events
+//! Invariant: every security event is counted and logged here (at WARN for trouble, INFO for the
+//! service at work; see `log`), then handed to each registered sink. Sinks must not block (the durable audit store arrives as a sink that queues). Events
 //! never carry secrets: principals are named by id, never by credential.
+
+mod log;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -187,15 +189,7 @@ impl Events {
                     .fetch_add(1, Ordering::Relaxed);
             }
         }
-        tracing::warn!(
-            target: "auditpulse::security",
-            action = event.kind.action(),
-            ip = ?event.ip,
-            principal = event.principal.as_deref(),
-            route = event.route.as_deref(),
-            detail = ?event.kind,
-            "security event"
-        );
+        log::write(&event);
         for sink in &self.sinks {
             sink.record(&event);
         }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::app::Store;
 use crate::auth::Principal;
 use crate::config::Config;
 use crate::crypto::Keyring;
@@ -12,7 +13,6 @@ use crate::events::Events;
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, SessionCache};
 use crate::ratelimit::Limits;
-use crate::store::Store;
 use crate::web::ClientIp;
 
 #[derive(Clone)]

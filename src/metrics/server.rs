@@ -11,7 +11,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::Metrics;
-use crate::store::Store;
+use crate::app::Store;
 
 #[derive(Clone)]
 struct Scrape {

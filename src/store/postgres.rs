@@ -1,18 +1,19 @@
 //! The PostgreSQL backend, for production and for several AuditPulse instances sharing one
 //! database. Migrations take PostgreSQL's advisory lock, so instances starting together are safe.
+//!
+//! Invariant: every tenant-owned table has row-level security (migrations 0005 and 0006), so every
+//! statement on one runs in a [`PgStore::begin_scoped`] transaction; without it no row is visible.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
 
-use super::{map_db_error, PoolStats, SchemaStatus, SchemaStore, Scope, TenantStore};
-use crate::domain::{time, TenantId};
+use super::{PoolStats, SchemaStatus, SchemaStore, Scope};
 use crate::error::{Error, Result};
-use crate::tenants::{NewTenant, Tenant};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -43,8 +44,8 @@ impl PgStore {
     /// Begins a transaction that row-level security limits to `scope`: `auditpulse.tenant` is set
     /// for this transaction only (the tenant's uuid, or `*` for the system scope), so it never
     /// leaks to the next user of the pooled connection. Every statement touching a table with
-    /// row-level security (users, user_totp, recovery_codes, sessions, refresh_tokens, api_keys)
-    /// runs in one of these; without it those tables show no rows.
+    /// row-level security (every table with a `tenant_id`) runs in one of these; without it those
+    /// tables show no rows.
     pub(crate) async fn begin_scoped(
         &self,
         scope: Scope,
@@ -60,15 +61,6 @@ impl PgStore {
             .await?;
         Ok(tx)
     }
-}
-
-fn tenant_from_row(row: &PgRow) -> Result<Tenant> {
-    Ok(Tenant {
-        id: TenantId::from_uuid(row.try_get("id")?),
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 #[async_trait]
@@ -127,69 +119,5 @@ impl SchemaStore for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-#[async_trait]
-impl TenantStore for PgStore {
-    async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant> {
-        let tenant = Tenant {
-            id: TenantId::new(),
-            slug: new.slug.clone(),
-            name: new.name.clone(),
-            created_at: time::now(),
-        };
-        sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(tenant.id.as_uuid())
-            .bind(&tenant.slug)
-            .bind(&tenant.name)
-            .bind(tenant.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(map_db_error)?;
-        Ok(tenant)
-    }
-
-    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
-        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE id = $1 AND id <> '00000000-0000-0000-0000-000000000000'")
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(tenant_from_row)
-            .transpose()
-    }
-
-    async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
-        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE ($1::uuid IS NULL OR id > $1) AND id <> '00000000-0000-0000-0000-000000000000' ORDER BY id LIMIT $2")
-            .bind(after.map(|a| a.as_uuid()))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(tenant_from_row)
-            .collect()
-    }
-
-    async fn delete_tenant(&self, id: TenantId) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = $1")
-            .bind(id.as_uuid())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM tenant_secrets WHERE tenant_id = $1")
-            .bind(id.as_uuid())
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query(
-            "DELETE FROM tenants WHERE id = $1 AND id <> '00000000-0000-0000-0000-000000000000'",
-        )
-        .bind(id.as_uuid())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_db_error)?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(deleted > 0)
     }
 }

@@ -1,20 +1,20 @@
 //! The embedded SQLite backend: WAL journal, foreign keys on, a busy timeout so concurrent writers
-//! wait instead of failing. Ids and times are stored as fixed-form text.
+//! wait instead of failing. Ids and times are stored as fixed-form text (see `codec`).
+//!
+//! Invariant: SQLite has one writer at a time and no row-level security; tenant isolation rests on
+//! the tenant filter every capability's SQL carries. A read-then-write runs in
+//! [`SqliteStore::begin_immediate`], so it holds the write lock from its first read.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::{map_db_error, PoolStats, SchemaStatus, SchemaStore, TenantStore};
-use crate::domain::{time, TenantId};
+use super::{PoolStats, SchemaStatus, SchemaStore};
 use crate::error::{Error, Result};
-use crate::tenants::{NewTenant, Tenant};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -51,20 +51,13 @@ impl SqliteStore {
             .map_err(|e| Error::Unavailable(format!("cannot open the SQLite database: {e}")))?;
         Ok(Self { pool })
     }
-}
 
-fn tenant_from_row(row: &SqliteRow) -> Result<Tenant> {
-    let id: String = row.try_get("id")?;
-    let created: String = row.try_get("created_at")?;
-    Ok(Tenant {
-        id: id
-            .parse()
-            .map_err(|e| anyhow::anyhow!("corrupt tenant id {id:?}: {e}"))?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        created_at: time::from_text(&created)
-            .map_err(|e| anyhow::anyhow!("corrupt time {created:?}: {e}"))?,
-    })
+    /// A transaction that takes the database's write lock up front. For read-then-write: a
+    /// deferred transaction would fail at once with "database is locked" when upgrading while
+    /// another writer holds the lock, instead of waiting out the busy timeout.
+    pub(crate) async fn begin_immediate(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 #[async_trait]
@@ -126,72 +119,5 @@ impl SchemaStore for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-#[async_trait]
-impl TenantStore for SqliteStore {
-    async fn create_tenant(&self, new: &NewTenant) -> Result<Tenant> {
-        let tenant = Tenant {
-            id: TenantId::new(),
-            slug: new.slug.clone(),
-            name: new.name.clone(),
-            created_at: time::now(),
-        };
-        sqlx::query("INSERT INTO tenants (id, slug, name, created_at) VALUES (?, ?, ?, ?)")
-            .bind(tenant.id.to_string())
-            .bind(&tenant.slug)
-            .bind(&tenant.name)
-            .bind(time::to_text(&tenant.created_at))
-            .execute(&self.pool)
-            .await
-            .map_err(map_db_error)?;
-        Ok(tenant)
-    }
-
-    async fn get_tenant(&self, id: TenantId) -> Result<Option<Tenant>> {
-        sqlx::query("SELECT id, slug, name, created_at FROM tenants WHERE id = ? AND id <> '00000000-0000-0000-0000-000000000000'")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(tenant_from_row)
-            .transpose()
-    }
-
-    async fn list_tenants(&self, after: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
-        sqlx::query(
-            "SELECT id, slug, name, created_at FROM tenants WHERE id > ? AND id <> '00000000-0000-0000-0000-000000000000' ORDER BY id LIMIT ?",
-        )
-        .bind(after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(tenant_from_row)
-        .collect()
-    }
-
-    async fn delete_tenant(&self, id: TenantId) -> Result<bool> {
-        let id = id.to_string();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM tenant_keys WHERE tenant_id = ?")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM tenant_secrets WHERE tenant_id = ?")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query(
-            "DELETE FROM tenants WHERE id = ? AND id <> '00000000-0000-0000-0000-000000000000'",
-        )
-        .bind(&id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_db_error)?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(deleted > 0)
     }
 }

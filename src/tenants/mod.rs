@@ -2,5 +2,7 @@
 
 mod model;
 pub mod routes;
+mod store;
 
 pub use model::{CreateTenant, NewTenant, Tenant, TenantPage};
+pub use store::TenantStore;

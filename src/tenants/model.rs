@@ -60,10 +60,13 @@ impl Validate for CreateTenant {
                 }
             }
             None if !name.is_empty() && check_slug(&slugify(name)).is_err() => {
-                errors.push(FieldError::new(
-                    "slug",
-                    "cannot be derived from this name; give one",
-                ));
+                let derived = slugify(name);
+                let message = if is_reserved(&derived) {
+                    RESERVED_DERIVED
+                } else {
+                    "cannot be derived from this name; give one"
+                };
+                errors.push(FieldError::new("slug", message));
             }
             None => {}
         }
@@ -80,6 +83,16 @@ impl CreateTenant {
     }
 }
 
+/// Slugs the service keeps for itself: `system` is the reserved tenant of global administrators.
+const RESERVED_SLUGS: &[&str] = &["system"];
+const RESERVED: &str = "is reserved; choose another slug";
+const RESERVED_DERIVED: &str =
+    "the slug derived from this name (`system`) is reserved; choose another name or slug";
+
+fn is_reserved(slug: &str) -> bool {
+    RESERVED_SLUGS.contains(&slug)
+}
+
 pub fn check_slug(slug: &str) -> Result<(), &'static str> {
     let valid_chars = slug
         .bytes()
@@ -90,6 +103,9 @@ pub fn check_slug(slug: &str) -> Result<(), &'static str> {
         || slug.ends_with('-')
     {
         return Err("must be 2 to 63 lowercase letters, digits or hyphens, not starting or ending with a hyphen");
+    }
+    if is_reserved(slug) {
+        return Err(RESERVED);
     }
     Ok(())
 }
@@ -133,5 +149,16 @@ mod tests {
         assert_eq!(create("日本", None).validate()[0].field, "slug");
         assert!(create("Acme", Some("acme-1")).validate().is_empty());
         assert!(!create("x\u{7}y", None).validate().is_empty());
+    }
+
+    #[test]
+    fn the_system_slug_is_reserved_not_taken() {
+        let given = create("Anything", Some("system")).validate();
+        assert_eq!(given[0].field, "slug");
+        assert!(given[0].message.contains("reserved"), "{given:?}");
+        let derived = create("System", None).validate();
+        assert_eq!(derived[0].field, "slug");
+        assert!(derived[0].message.contains("reserved"), "{derived:?}");
+        assert!(create("System Two", None).validate().is_empty());
     }
 }

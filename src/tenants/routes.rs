@@ -1,4 +1,8 @@
 //! `/api/v1/tenants`: list, create, read and delete tenants (system administrators).
+//!
+//! Invariant: a deletion never takes a system administrator with it, so the caller's own tenant
+//! and any tenant holding an active system administrator are refused (409), and there is always
+//! someone left to manage the service (first-run setup never opens again by accident).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -88,7 +92,8 @@ pub async fn get(
 /// (crypto-shredding), so copies of its encrypted data in backups can no longer be decrypted.
 #[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = String, Path, description = "tenant id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "deleted"), (status = 404, body = crate::web::ErrorEnvelope)))]
+    responses((status = 204, description = "deleted"), (status = 404, body = crate::web::ErrorEnvelope),
+        (status = 409, body = crate::web::ErrorEnvelope, description = "the caller's own tenant, or one holding a system administrator")))]
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
@@ -97,6 +102,7 @@ pub async fn delete(
 ) -> Result<StatusCode> {
     principal.require(Permission::TenantsWrite)?;
     let id: TenantId = id.parse().map_err(|_| Error::NotFound)?;
+    refuse_losing_an_administrator(&state, &principal, id).await?;
     if !state.store.delete_tenant(id).await? {
         return Err(Error::NotFound);
     }
@@ -112,4 +118,36 @@ pub async fn delete(
         details,
     );
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Users listed per page while looking for system administrators.
+const SCAN_PAGE: u32 = 200;
+
+/// 409 when deleting `tenant` would delete the caller or an active system administrator (and
+/// with the last of them the only way to manage the service). A missing tenant passes, so the
+/// deletion answers 404 as before.
+async fn refuse_losing_an_administrator(
+    state: &AppState,
+    principal: &Principal,
+    tenant: TenantId,
+) -> Result<()> {
+    if principal.tenant == Some(tenant) {
+        return Err(Error::Conflict(
+            "you cannot delete your own tenant: it would delete your account".to_owned(),
+        ));
+    }
+    let mut after = None;
+    loop {
+        let page = state.store.list_users(tenant, after, SCAN_PAGE).await?;
+        if page.iter().any(|u| u.system_admin && u.active) {
+            return Err(Error::Conflict(
+                "the tenant holds a system administrator; delete or deactivate that account first"
+                    .to_owned(),
+            ));
+        }
+        match page.last() {
+            Some(last) if page.len() == SCAN_PAGE as usize => after = Some(last.id),
+            _ => return Ok(()),
+        }
+    }
 }

@@ -16,7 +16,7 @@ use crate::identity::login::routes as login;
 use crate::identity::sessions::routes::{self as session_routes, refresh};
 use crate::identity::{api_keys, settings, setup, totp, users};
 use crate::ratelimit::Group;
-use crate::{audit, auth, monitor, tenants};
+use crate::{audit, auth, security, tenants};
 
 /// The public allow-list: the only routes that answer without authentication.
 fn public() -> OpenApiRouter<AppState> {
@@ -35,7 +35,7 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(tenants::routes::list, tenants::routes::create))
         .routes(routes!(tenants::routes::get, tenants::routes::delete))
-        .routes(routes!(monitor::routes::list))
+        .routes(routes!(security::routes::list))
         .routes(routes!(audit::routes::list))
         .routes(routes!(session_routes::list))
         .routes(routes!(session_routes::delete))

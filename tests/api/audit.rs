@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use auditpulse::audit::AuditQuery;
 use auditpulse::audit::{ActorKind, NewAuditEvent, Outcome};
 use auditpulse::config::DatabaseUrl;
 use auditpulse::domain::time;
-use auditpulse::store::{AuditQuery, AuditScope};
+use auditpulse::store::Scope;
 use serde_json::{json, Value};
 
 use crate::helpers::{
@@ -227,7 +228,7 @@ async fn rate_limit_breaches_land_in_the_trail(backend: Backend) {
     assert_eq!(app.get_as(VIEWER, "/api/v1/tenants").await.status(), 429);
     // Read beside the API: every principal here is limited to one request an hour.
     let query = AuditQuery {
-        scope: AuditScope::All,
+        scope: Scope::System,
         from: None,
         to: None,
         actor_id: None,
@@ -324,7 +325,7 @@ async fn queued_events_are_committed_before_shutdown_closes_the_database(backend
     release.send(()).unwrap();
     holder.await.unwrap();
     let db = stopping.await.unwrap();
-    let store = auditpulse::store::connect(&DatabaseUrl::parse(&db.url).unwrap(), 2)
+    let store = auditpulse::app::connect(&DatabaseUrl::parse(&db.url).unwrap(), 2)
         .await
         .unwrap();
     let head = store.audit_head().await.unwrap();

@@ -4,9 +4,11 @@
 use std::process::Command;
 use std::sync::Arc;
 
+use auditpulse::app::{connect, Store};
+use auditpulse::audit::AuditQuery;
 use auditpulse::audit::{self, retention, ActorKind, AuditLog, NewAuditEvent, Outcome, Verdict};
 use auditpulse::config::{DatabaseUrl, MasterKeys};
-use auditpulse::store::{self, AuditQuery, AuditScope, Store};
+use auditpulse::store::Scope;
 use serde_json::json;
 use sqlx::Connection;
 
@@ -14,8 +16,8 @@ use crate::helpers::{Backend, TestDb, MASTER_KEY, TENANT_A};
 use crate::storage::raw_execute;
 
 async fn migrated(backend: Backend) -> (TestDb, Arc<dyn Store>) {
-    let db = TestDb::new(backend).await;
-    let store = store::connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
+    let db = TestDb::migrated(backend).await;
+    let store = connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
         .await
         .unwrap();
     store.migrate().await.unwrap();
@@ -76,7 +78,7 @@ async fn try_execute(backend: Backend, url: &str, sql: &str) -> Option<String> {
             sqlx::query(sql).execute(&mut c).await.map(|_| ())
         }
         Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let mut c = crate::storage::pg_as_system(url).await;
             sqlx::query(sql).execute(&mut c).await.map(|_| ())
         }
     };
@@ -194,7 +196,7 @@ async fn deleting_any_event_is_named_by_verify(backend: Backend) {
 
 async fn concurrent_writers_in_two_instances_keep_one_contiguous_chain(backend: Backend) {
     let (db, first) = migrated(backend).await;
-    let second = store::connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
+    let second = connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
         .await
         .unwrap();
     let logs = [AuditLog::start(first.clone()), AuditLog::start(second)];
@@ -324,7 +326,7 @@ async fn queries_filter_and_scope_by_tenant(backend: Backend) {
     ];
     store.append_audit(&events).await.unwrap();
     let all = AuditQuery {
-        scope: AuditScope::All,
+        scope: Scope::System,
         from: None,
         to: None,
         actor_id: None,
@@ -336,7 +338,7 @@ async fn queries_filter_and_scope_by_tenant(backend: Backend) {
     let seqs = |events: Vec<audit::AuditEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
     assert_eq!(seqs(store.query_audit(&all).await.unwrap()), vec![1, 2, 3]);
     let scoped = AuditQuery {
-        scope: AuditScope::Tenant(tenant),
+        scope: Scope::Tenant(tenant),
         ..all.clone()
     };
     assert_eq!(seqs(store.query_audit(&scoped).await.unwrap()), vec![1, 3]);

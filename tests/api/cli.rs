@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::helpers::MASTER_KEY;
 
-fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub(crate) fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpulse"));
     cmd.args(args)
         .current_dir(dir)
@@ -29,7 +29,7 @@ fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("the binary runs")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -42,9 +42,15 @@ fn help_explains_every_command_with_an_example() {
         vec!["migrate", "--help"],
         vec!["config", "--help"],
         vec!["config", "check", "--help"],
+        vec!["keys", "--help"],
         vec!["keys", "rotate", "--help"],
         vec!["keys", "status", "--help"],
+        vec!["audit", "--help"],
         vec!["audit", "verify", "--help"],
+        vec!["tenant", "--help"],
+        vec!["tenant", "create", "--help"],
+        vec!["user", "--help"],
+        vec!["user", "create", "--help"],
     ] {
         let out = run(dir.path(), &args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
@@ -178,14 +184,14 @@ fn migrate_applies_the_schema_and_reports_the_version() {
 }
 
 /// A running `auditpulse serve`, with its standard error collected line by line.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Server {
-    fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = command(dir, &["serve"], env)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -207,7 +213,7 @@ impl Server {
     }
 
     /// Waits for a log line containing `needle`.
-    fn wait_for(&mut self, needle: &str) -> String {
+    pub(crate) fn wait_for(&mut self, needle: &str) -> String {
         loop {
             match self.lines.recv_timeout(Duration::from_secs(20)) {
                 Ok(line) => {
@@ -224,7 +230,7 @@ impl Server {
         }
     }
 
-    fn port(&mut self) -> u16 {
+    pub(crate) fn port(&mut self) -> u16 {
         let line = self.wait_for("listening on");
         let tail = line
             .split("listening on http://127.0.0.1:")
@@ -237,7 +243,7 @@ impl Server {
             .unwrap()
     }
 
-    fn terminate(mut self) -> (Option<i32>, String) {
+    pub(crate) fn terminate(mut self) -> (Option<i32>, String) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
+use auditpulse::app::{connect, Store};
 use auditpulse::config::{DatabaseUrl, MasterKeys};
 use auditpulse::crypto::{Keyring, TENANT_SECRET_VALUE};
 use auditpulse::domain::TenantId;
-use auditpulse::store::{self, Store};
 use auditpulse::tenants::NewTenant;
 use auditpulse::Error;
 use base64::Engine;
@@ -29,8 +29,8 @@ pub fn master(spec: &[(&str, u8)]) -> MasterKeys {
 }
 
 pub async fn migrated(backend: Backend) -> (TestDb, Arc<dyn Store>) {
-    let db = TestDb::new(backend).await;
-    let store = store::connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
+    let db = TestDb::migrated(backend).await;
+    let store = connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
         .await
         .unwrap();
     store.migrate().await.unwrap();
@@ -53,7 +53,7 @@ pub async fn raw_column(backend: Backend, url: &str, sql: &str) -> Vec<Vec<u8>> 
             sqlx::query_scalar(sql).fetch_all(&mut c).await.unwrap()
         }
         Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let mut c = crate::storage::pg_as_system(url).await;
             sqlx::query_scalar(sql).fetch_all(&mut c).await.unwrap()
         }
     }
@@ -66,7 +66,7 @@ pub async fn raw_count(backend: Backend, url: &str, sql: &str) -> i64 {
             sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
         }
         Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let mut c = crate::storage::pg_as_system(url).await;
             sqlx::query_scalar(sql).fetch_one(&mut c).await.unwrap()
         }
     }

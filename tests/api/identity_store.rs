@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use auditpulse::app::Store;
 use auditpulse::auth::{ApiScope, Role};
 use auditpulse::crypto::{Keyring, Rotation, USER_TOTP_SECRET};
 use auditpulse::domain::time::{self, Timestamp};
@@ -13,7 +14,7 @@ use auditpulse::identity::{
     email_key, NewApiKey, NewSession, NewUser, RefreshOutcome, Throttle, UserPatch, SYSTEM_TENANT,
 };
 use auditpulse::secret::SecretString;
-use auditpulse::store::{Scope, Store};
+use auditpulse::store::Scope;
 use auditpulse::tenants::NewTenant;
 use auditpulse::Error;
 use chrono::Duration;
@@ -1200,7 +1201,7 @@ async fn row_level_security_shows_the_application_role_only_its_tenant() {
     assert_eq!(users_visible(&db.url, Some("*")).await, 2);
 
     // The administrator (a superuser) bypasses it: exactly what production refuses.
-    let admin = auditpulse::store::connect(
+    let admin = auditpulse::app::connect(
         &auditpulse::config::DatabaseUrl::parse(&db.pg_admin_url().unwrap()).unwrap(),
         1,
     )

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use auditpulse::audit::AuditQuery;
 use auditpulse::crypto::{Keyring, Rotation};
-use auditpulse::store::{AuditQuery, AuditScope};
+use auditpulse::store::Scope;
 use auditpulse::Error;
 use base64::Engine;
 
@@ -259,7 +260,7 @@ async fn the_keys_commands_rotate_and_report_with_exit_codes() {
 
     // The successful rotation is in the audit trail, by the operator, naming the new master key.
     let query = AuditQuery {
-        scope: AuditScope::All,
+        scope: Scope::System,
         from: None,
         to: None,
         actor_id: None,

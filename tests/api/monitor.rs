@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use auditpulse::app::{connect, Store};
 use auditpulse::domain::TenantId;
 use auditpulse::events::{SecurityEvent, SecurityEventKind};
-use auditpulse::monitor::AlertKind;
-use auditpulse::store::{self, AlertFilter, AlertScope, Store};
+use auditpulse::security::SecurityAlertFilter;
+use auditpulse::security::SecurityAlertKind;
+use auditpulse::store::Scope;
 use serde_json::Value;
 
 use crate::helpers::{error_of, Backend, TestApp, TestDb, ADMIN, ADMIN_TENANT, SYSADMIN, VIEWER};
@@ -171,8 +173,8 @@ async fn repeated_rate_limit_breaches_raise_api_abuse(backend: Backend) {
         app.get("/api/v1/tenants").await;
     }
     // This client is blocked now, so read the alert from the store rather than the API.
-    let filter = AlertFilter {
-        kind: Some(AlertKind::ApiAbuse),
+    let filter = SecurityAlertFilter {
+        kind: Some(SecurityAlertKind::ApiAbuse),
         ..Default::default()
     };
     let mut found = Vec::new();
@@ -180,7 +182,7 @@ async fn repeated_rate_limit_breaches_raise_api_abuse(backend: Backend) {
         found = app
             .state
             .store
-            .list_alerts(AlertScope::All, &filter, 10)
+            .list_alerts(Scope::System, &filter, 10)
             .await
             .unwrap();
         if !found.is_empty() {
@@ -197,7 +199,7 @@ async fn repeated_rate_limit_breaches_raise_api_abuse(backend: Backend) {
 async fn login_history_persists_in_the_database(backend: Backend) {
     let db = TestDb::new(backend).await;
     let open = || async {
-        store::connect(&auditpulse::config::DatabaseUrl::parse(&db.url).unwrap(), 2)
+        connect(&auditpulse::config::DatabaseUrl::parse(&db.url).unwrap(), 2)
             .await
             .unwrap()
     };

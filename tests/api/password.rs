@@ -85,6 +85,29 @@ async fn the_new_password_must_meet_the_policy(backend: Backend) {
     app.login(&jane.email, PASSWORD).await;
 }
 
+/// A password of one repeated character or group, or a straight run, is refused by name.
+#[tokio::test]
+async fn trivially_weak_passwords_are_refused_naming_the_rule() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("acme").await;
+    let (jane, token) = app.user_token(tenant, Role::Viewer).await;
+    for new in [
+        "zzzzzzzzzzzzzzzz",
+        "qpqpqpqpqpqpqp",
+        "k9!k9!k9!k9!k9!",
+        "abcdefghijklmnop",
+    ] {
+        let response = change(&app, &token, PASSWORD, new).await;
+        assert_eq!(response.status(), 422, "{new}");
+        let error = error_of(response).await;
+        assert_eq!(error["fields"][0]["field"], "new_password");
+        let message = error["fields"][0]["message"].as_str().unwrap();
+        assert!(message.contains("repeated"), "{message}");
+        assert!(!message.contains(new), "never echoed");
+    }
+    app.login(&jane.email, PASSWORD).await;
+}
+
 crate::on_both_backends!(
     changing_the_password_ends_every_other_session,
     the_current_password_is_required_and_counts_towards_the_lockout,

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use auditpulse::audit::AuditQuery;
 use auditpulse::auth::Role;
-use auditpulse::monitor::AlertKind;
-use auditpulse::store::{AlertFilter, AlertScope, AuditQuery, AuditScope};
+use auditpulse::security::SecurityAlertFilter;
+use auditpulse::security::SecurityAlertKind;
+use auditpulse::store::Scope;
 
 use crate::helpers::{error_of, set_cookie, Backend, TestApp, PASSWORD};
 
@@ -73,7 +75,7 @@ async fn refresh_rotates_and_a_reused_token_ends_the_session(backend: Backend) {
     let store = app.state.store.clone();
     let audited = wait_for(async || {
         let query = AuditQuery {
-            scope: AuditScope::All,
+            scope: Scope::System,
             from: None,
             to: None,
             actor_id: None,
@@ -86,13 +88,13 @@ async fn refresh_rotates_and_a_reused_token_ends_the_session(backend: Backend) {
     })
     .await;
     assert_eq!(audited.action, "auth.refresh_token_reused");
-    let filter = AlertFilter {
-        kind: Some(AlertKind::RefreshTokenReuse),
+    let filter = SecurityAlertFilter {
+        kind: Some(SecurityAlertKind::RefreshTokenReuse),
         ..Default::default()
     };
     let alert = wait_for(async || {
         store
-            .list_alerts(AlertScope::All, &filter, 10)
+            .list_alerts(Scope::System, &filter, 10)
             .await
             .unwrap()
             .pop()

@@ -96,7 +96,104 @@ async fn an_expired_setup_token_is_refused(backend: Backend) {
     assert_eq!(app.get("/setup").await.status(), 200, "still not set up");
 }
 
+/// The page is a form with every field of the setup API, its script is allowed by hash (and
+/// nothing else is), and what the script sends sets AuditPulse up.
+async fn the_setup_page_is_a_form_that_sets_up(backend: Backend) {
+    use base64::Engine;
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let page = app.get("/setup?token=abc").await;
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("abc"), "the token is never echoed");
+    assert!(html.contains("<form"), "{html}");
+    for field in ["token", "tenant_name", "email", "password"] {
+        assert!(
+            html.contains(&format!("<input id=\"{field}\" name=\"{field}\"")),
+            "{field}"
+        );
+        assert!(
+            html.contains(&format!("'{field}'")),
+            "the script sends {field}"
+        );
+    }
+    assert!(html.contains("type=\"password\""));
+    let script = html.split("<script>").nth(1).unwrap();
+    let script = script.split("</script>").next().unwrap();
+    assert!(script.contains("fetch('/api/v1/setup'"), "{script}");
+    assert!(script.contains("URLSearchParams(location.search).get('token')"));
+    assert!(!script.contains("innerHTML"), "answers are shown as text");
+    let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(script.as_bytes()));
+    assert!(
+        policy.contains(&format!("script-src 'sha256-{hash}'")),
+        "{policy}"
+    );
+    assert!(
+        policy.starts_with("default-src 'none'") && !policy.contains("unsafe"),
+        "{policy}"
+    );
+    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("connect-src 'self'"));
+    let api = app.get("/healthz").await;
+    assert_eq!(
+        api.headers()["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+
+    // What the script posts: the form's fields as JSON, with the token of the address.
+    let token = issue_token(app.state.store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/v1/setup"))
+        .header("content-type", "application/json")
+        .body(body(token.expose()).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let done: Value = response.json().await.unwrap();
+    assert!(done["tenant"]["slug"].is_string() && done["user"]["email"].is_string());
+    assert_eq!(app.get("/setup").await.status(), 404);
+}
+
+/// A wrong token is called a wrong token, and the reserved slug is called reserved.
+async fn setup_errors_say_what_is_wrong(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    issue_token(app.state.store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    let response = post(&app, &body("not-the-token")).await;
+    assert_eq!(response.status(), 401);
+    let error = error_of(response).await;
+    assert_eq!(error["code"], "invalid_credentials");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("setup token is not valid"), "{message}");
+    assert!(!message.contains("e-mail"), "{message}");
+
+    let token = issue_token(app.state.store.as_ref())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut system = body(token.expose());
+    system["tenant_name"] = json!("System");
+    let response = post(&app, &system).await;
+    assert_eq!(response.status(), 422);
+    let error = error_of(response).await;
+    assert_eq!(error["fields"][0]["field"], "tenant_name");
+    let message = error["fields"][0]["message"].as_str().unwrap();
+    assert!(message.contains("reserved"), "{message}");
+    assert_eq!(app.get("/setup").await.status(), 200, "still not set up");
+}
+
 crate::on_both_backends!(
+    the_setup_page_is_a_form_that_sets_up,
+    setup_errors_say_what_is_wrong,
     the_setup_token_creates_the_first_administrator_once,
     an_expired_setup_token_is_refused,
 );

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use auditpulse::app::{connect, Store};
 use auditpulse::config::DatabaseUrl;
 use auditpulse::domain::TenantId;
-use auditpulse::store::{self, Store};
 use auditpulse::tenants::NewTenant;
 use auditpulse::Error;
 use sqlx::Connection;
@@ -12,19 +12,30 @@ use sqlx::Connection;
 use crate::helpers::{Backend, TestDb};
 
 async fn open(db: &TestDb) -> Arc<dyn Store> {
-    store::connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
+    connect(&DatabaseUrl::parse(&db.url).unwrap(), 5)
         .await
         .unwrap()
 }
 
 async fn migrated(backend: Backend) -> (TestDb, Arc<dyn Store>) {
-    let db = TestDb::new(backend).await;
+    let db = TestDb::migrated(backend).await;
     let store = open(&db).await;
     store.migrate().await.unwrap();
     (db, store)
 }
 
 /// Runs one statement beside the store, as an operator (or an attacker) with database access could.
+/// A PostgreSQL connection as the application role, in the system scope of row-level security
+/// for the whole session: what reaching under the store sees (every tenant's rows).
+pub async fn pg_as_system(url: &str) -> sqlx::PgConnection {
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query("SELECT set_config('auditpulse.tenant', '*', false)")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    c
+}
+
 pub async fn raw_execute(backend: Backend, url: &str, sql: &str) {
     match backend {
         Backend::Sqlite => {
@@ -32,7 +43,7 @@ pub async fn raw_execute(backend: Backend, url: &str, sql: &str) {
             sqlx::query(sql).execute(&mut c).await.unwrap();
         }
         Backend::Postgres => {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            let mut c = pg_as_system(url).await;
             sqlx::query(sql).execute(&mut c).await.unwrap();
         }
     }

@@ -2,7 +2,9 @@
 
 use serde_json::json;
 
-use crate::helpers::{error_of, Backend, TestApp, SYSADMIN, VIEWER};
+use auditpulse::auth::Role;
+
+use crate::helpers::{error_of, Backend, TestApp, PASSWORD, SYSADMIN, VIEWER};
 
 async fn system_admins_create_list_and_read_tenants(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[]).await;
@@ -107,7 +109,51 @@ async fn tenants_are_listed_in_pages(backend: Backend) {
     }
 }
 
+/// Deleting a tenant never deletes a system administrator: not the caller's own tenant, not one
+/// holding another (active) system administrator; first-run setup stays closed.
+async fn no_tenant_deletion_takes_a_system_administrator_with_it(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let acme = app.create_tenant("acme").await;
+    let admin = app
+        .create_user(
+            Some(acme),
+            "root@acme.example",
+            PASSWORD,
+            Some(Role::Admin),
+            true,
+        )
+        .await;
+    let own = app.login(&admin.email, PASSWORD).await.access_token;
+    let path = format!("/api/v1/tenants/{acme}");
+    let response = app.delete_as(&own, &path).await;
+    assert_eq!(response.status(), 409, "the caller's own tenant");
+    let message = error_of(response).await["message"].clone();
+    assert!(
+        message.as_str().unwrap().contains("own tenant"),
+        "{message}"
+    );
+    let response = app.delete_as(SYSADMIN, &path).await;
+    assert_eq!(response.status(), 409, "it holds a system administrator");
+    let message = error_of(response).await["message"].clone();
+    assert!(
+        message.as_str().unwrap().contains("system administrator"),
+        "{message}"
+    );
+    assert_eq!(app.get_as(&own, "/api/v1/tenants").await.status(), 200);
+    app.login(&admin.email, PASSWORD).await;
+    assert_eq!(app.get("/setup").await.status(), 404, "setup stays closed");
+
+    // A tenant with ordinary users only goes, users and all.
+    let other = app.create_tenant("other").await;
+    app.user_token(other, Role::Admin).await;
+    let response = app
+        .delete_as(&own, &format!("/api/v1/tenants/{other}"))
+        .await;
+    assert_eq!(response.status(), 204);
+}
+
 crate::on_both_backends!(
+    no_tenant_deletion_takes_a_system_administrator_with_it,
     system_admins_create_list_and_read_tenants,
     slugs_are_unique_and_a_duplicate_is_409,
     tenants_are_listed_in_pages
@@ -122,4 +168,21 @@ async fn tenant_users_cannot_manage_tenants() {
     assert_eq!(response.status(), 403);
     assert_eq!(error_of(response).await["code"], "forbidden");
     assert_eq!(app.get_as(VIEWER, "/api/v1/tenants").await.status(), 403);
+}
+
+#[tokio::test]
+async fn the_system_slug_is_reported_as_reserved() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_json_as(
+            SYSADMIN,
+            "/api/v1/tenants",
+            &json!({"name": "Mine", "slug": "system"}),
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let error = error_of(response).await;
+    assert_eq!(error["fields"][0]["field"], "slug");
+    let message = error["fields"][0]["message"].as_str().unwrap();
+    assert!(message.contains("reserved"), "{message}");
 }

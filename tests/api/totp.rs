@@ -149,6 +149,38 @@ async fn two_factor_login_from_enrolment_to_disabling(backend: Backend) {
     assert!(actions.contains(&"user.totp_enable") && actions.contains(&"user.totp_disable"));
 }
 
+/// Sessions opened with the password alone end when TOTP goes on; the enrolling one stays.
+async fn enabling_two_factor_ends_every_other_session(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let tenant = app.create_tenant("acme").await;
+    let (jane, other) = app.user_token(tenant, Role::Viewer).await;
+    let elsewhere = app.login(&jane.email, PASSWORD).await;
+    let here = app.login(&jane.email, PASSWORD).await;
+    let secret = setup(&app, &here.access_token).await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = enable(&app, &here.access_token, &code(&secret, current_step())).await;
+    assert_eq!(response.status(), 200);
+    for token in [&other, &elsewhere.access_token] {
+        assert_eq!(
+            app.get_as(token, "/api/v1/auth/sessions").await.status(),
+            401
+        );
+    }
+    assert_eq!(app.refresh(&elsewhere.refresh_cookie).await.status(), 401);
+    assert_eq!(
+        app.get_as(&here.access_token, "/api/v1/auth/sessions")
+            .await
+            .status(),
+        200,
+        "this session stays"
+    );
+    assert_eq!(app.refresh(&here.refresh_cookie).await.status(), 200);
+    let actions = app.events.actions();
+    assert!(actions.contains(&"auth.token_revoked"), "{actions:?}");
+}
+
 async fn a_tenant_that_requires_two_factor_lets_users_only_enrol(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[]).await;
     let tenant = app.create_tenant("acme").await;
@@ -209,6 +241,7 @@ async fn global_administrators_enrol_with_the_system_tenants_key(backend: Backen
 }
 
 crate::on_both_backends!(
+    enabling_two_factor_ends_every_other_session,
     two_factor_login_from_enrolment_to_disabling,
     a_tenant_that_requires_two_factor_lets_users_only_enrol,
     global_administrators_enrol_with_the_system_tenants_key,

@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
+use crate::app::Store;
 use crate::auth::{Principal, PrincipalKind};
 use crate::domain::time::{self, Timestamp};
 use crate::error::Result;
 use crate::identity::credentials::api_key_format::ApiKeyToken;
 use crate::identity::{ApiKey, ApiKeyAuth};
-use crate::store::Store;
 
 /// `last_used_at` is written at most this often per key, so a busy key costs no write per request.
 pub const TOUCH_EVERY: Duration = Duration::from_secs(60);

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use axum::http::header;
 use axum::http::request::Parts;
 
+use crate::app::Store;
 use crate::auth::{Authenticator, Principal};
 use crate::config::SessionConfig;
 use crate::domain::time::{self, Timestamp};
@@ -21,7 +22,6 @@ use crate::identity::sessions::cache::SessionCache;
 use crate::identity::sessions::service::{self as sessions, check_live};
 use crate::identity::sessions::tokens::AccessTokens;
 use crate::identity::SessionState;
-use crate::store::Store;
 
 pub struct SessionAuthenticator {
     store: Arc<dyn Store>,

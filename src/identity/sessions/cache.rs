@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
+use crate::app::Store;
 use crate::domain::{SessionId, UserId};
 use crate::error::Result;
 use crate::identity::SessionState;
-use crate::store::Store;
 
 /// How long a state read from the store is trusted.
 pub const TTL: Duration = Duration::from_secs(1);

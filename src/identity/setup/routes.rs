@@ -3,8 +3,8 @@
 //! a system administrator).
 //!
 //! Answers: 201 with the tenant and the user; 401 `invalid_credentials` for a wrong, used or
-//! expired token while setup is still open; 404 for everything (`GET /setup` too) once any user
-//! exists. Invariant: the token is stored only as a SHA-256, lives an hour, works once, and is
+//! expired token while setup is still open; 404 for everything (`GET /setup`, the form of
+//! `page`, too) once any user exists. Invariant: the token is stored only as a SHA-256, lives an hour, works once, and is
 //! never logged or echoed into a page; only the deliberate stderr line of `serve` shows it.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -20,6 +20,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::app::Store;
 use crate::auth::{Principal, Role};
 use crate::domain::{time, UserId};
 use crate::error::{Error, FieldError, Result};
@@ -27,7 +28,6 @@ use crate::identity::credentials::password::check_password;
 use crate::identity::IdentityState;
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
-use crate::store::Store;
 use crate::tenants::{CreateTenant, Tenant};
 use crate::web::{ClientIp, ValidJson, Validate};
 
@@ -166,7 +166,7 @@ pub async fn complete(
         return Err(if state.store.any_user().await? {
             Error::NotFound
         } else {
-            Error::InvalidCredentials
+            Error::InvalidSetupToken
         });
     };
     let actor = Principal::user(user.id.to_string(), user.tenant_id, user.role, true);
@@ -183,30 +183,22 @@ pub async fn complete(
     Ok((StatusCode::CREATED, Json(SetupDone { tenant, user })))
 }
 
-const PAGE: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>AuditPulse setup</title></head>
-<body>
-<h1>Finish setting up AuditPulse</h1>
-<p>No user exists yet. Create the first tenant and its administrator (who is also a system
-administrator) by sending the <code>token</code> from this page's address, as printed by
-<code>auditpulse serve</code>:</p>
-<pre>curl -X POST http://HOST:PORT/api/v1/setup \
-  -H 'Content-Type: application/json' \
-  -d '{"token": "TOKEN", "tenant_name": "Acme", "email": "you@example.com", "password": "at least 12 characters"}'</pre>
-<p>The token works once and expires an hour after the server started; restart the server for a
-new one. Then log in with <code>POST /api/v1/auth/login</code>.</p>
-</body></html>
-"#;
-
-/// How to finish setting up (first run only).
+/// The setup form (first run only); it posts to `POST /api/v1/setup`.
 #[utoipa::path(get, path = "/setup", tag = "setup",
-    responses((status = 200, description = "instructions", content_type = "text/html"),
+    responses((status = 200, description = "the setup form", content_type = "text/html"),
         (status = 404, body = crate::web::ErrorEnvelope, description = "already set up")))]
 pub async fn page(State(state): State<IdentityState>) -> Result<Response> {
     if state.store.any_user().await? {
         return Err(Error::NotFound);
     }
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response())
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            super::page::content_security_policy(),
+        ),
+    ];
+    Ok((headers, super::page::html()).into_response())
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //!
 //! Invariant: the secret is stored only sealed by the keyring (with the user's tenant's data key,
 //! or the reserved system tenant's for a global administrator) and shown once, at setup; recovery
-//! codes are shown once, at enable, and stored as hashes. Turning TOTP off takes the password and a
-//! current code, and a wrong one counts towards the lockout.
+//! codes are shown once, at enable, and stored as hashes. Enabling TOTP ends every other session
+//! of the user (they were opened with the password alone). Turning TOTP off takes the password and
+//! a current code, and a wrong one counts towards the lockout.
 
 use axum::extract::State;
 use axum::Json;
@@ -19,6 +20,7 @@ use crate::identity::login::attempts::Attempt;
 use crate::identity::login::routes::MAX_PASSWORD;
 use crate::identity::login::second_factor::{self, key_tenant};
 use crate::identity::request::session_user;
+use crate::identity::sessions::service as sessions;
 use crate::identity::IdentityState;
 use crate::identity::{TenantScope, User};
 use crate::secret::SecretString;
@@ -147,10 +149,11 @@ pub async fn setup(
     }))
 }
 
-/// Finish enrolling with a current code: TOTP is on, and the recovery codes are shown once.
+/// Finish enrolling with a current code: TOTP is on, the recovery codes are shown once, and every
+/// other session of the user ends.
 #[utoipa::path(post, path = "/api/v1/auth/totp/enable", tag = "auth", request_body = EnableTotp,
     security(("bearer" = [])),
-    responses((status = 200, body = TotpEnabled), (status = 409, body = crate::web::ErrorEnvelope, description = "already enabled, or no setup first"),
+    responses((status = 200, body = TotpEnabled, description = "on; every other session of the user has ended"), (status = 409, body = crate::web::ErrorEnvelope, description = "already enabled, or no setup first"),
         (status = 422, body = crate::web::ErrorEnvelope, description = "the code is not correct")))]
 pub async fn enable(
     State(state): State<IdentityState>,
@@ -180,11 +183,37 @@ pub async fn enable(
         .enable_totp(scope.scope(), user.id, &hashes)
         .await?;
     crate::identity::user_changed(&state.sessions, user.id);
+    end_other_sessions(&state, &principal, scope, ip, &user).await?;
     admin_action(&state, &principal, ip, &user, "user.totp_enable");
     Ok(Json(TotpEnabled {
         enabled: true,
         recovery_codes: codes.iter().map(|c| c.expose().clone()).collect(),
     }))
+}
+
+/// Ends every session of `user` but the caller's: they were opened without a second factor.
+async fn end_other_sessions(
+    state: &IdentityState,
+    principal: &Principal,
+    scope: TenantScope,
+    ip: ClientIp,
+    user: &User,
+) -> Result<()> {
+    let reason = "totp_enable";
+    let ended = state
+        .store
+        .end_user_sessions(
+            scope.scope(),
+            user.id,
+            principal.session,
+            reason,
+            time::now(),
+        )
+        .await?;
+    sessions::ended(state, &ended);
+    let route = "/api/v1/auth/totp/enable";
+    sessions::revoked(state, ip, Some(principal.id.clone()), route, user, reason);
+    Ok(())
 }
 
 /// Turn two-factor authentication off, with the password and a current (or recovery) code.

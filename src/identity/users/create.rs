@@ -5,13 +5,13 @@
 //! says so, whatever the backend's constraint message.
 
 use super::model::{check_account, check_display_name};
+use crate::app::Store;
 use crate::auth::Role;
 use crate::domain::{time, TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
-use crate::store::Store;
 
 pub const DUPLICATE_EMAIL: &str = "a user with this e-mail already exists";
 

@@ -1,6 +1,7 @@
 //! The password policy: 12 to 128 characters (Unicode characters, not bytes), not one of the
 //! ~30,000 most common passwords (the list shipped inside the `zxcvbn` crate), and not containing
-//! the e-mail's local part. No composition rules. Pure.
+//! the e-mail's local part, and not a trivially weak pattern (one character or a group of up to
+//! three repeated, or a straight run such as `abcdefghijkl`). No composition rules. Pure.
 
 use zxcvbn::matching::patterns::MatchPattern;
 
@@ -14,6 +15,7 @@ pub enum PolicyViolation {
     TooLong,
     Common,
     ContainsEmail,
+    Repetitive,
 }
 
 impl PolicyViolation {
@@ -23,6 +25,9 @@ impl PolicyViolation {
             PolicyViolation::TooLong => "must be at most 128 characters",
             PolicyViolation::Common => "is one of the most common passwords; choose another",
             PolicyViolation::ContainsEmail => "must not contain your e-mail address's name",
+            PolicyViolation::Repetitive => {
+                "must not be one character or a short group repeated, or a run such as abcdef"
+            }
         }
     }
 }
@@ -40,10 +45,35 @@ pub fn check_password(password: &str, email: &str) -> Result<(), PolicyViolation
     if local.chars().count() >= 3 && password.to_lowercase().contains(&local) {
         return Err(PolicyViolation::ContainsEmail);
     }
+    if is_repetitive(password) {
+        return Err(PolicyViolation::Repetitive);
+    }
     if is_common(password) {
         return Err(PolicyViolation::Common);
     }
     Ok(())
+}
+
+/// The longest group whose repetition makes a password trivially weak.
+const MAX_REPEATED_UNIT: usize = 3;
+
+/// Whether the whole password (ignoring case) is one short group repeated (`aaaa…`, `ababab…`,
+/// `abcabc…`) or a run of consecutive characters up or down (`abcdef…`, `zyxw…`).
+fn is_repetitive(password: &str) -> bool {
+    let chars: Vec<char> = password.to_lowercase().chars().collect();
+    let repeated = (1..=MAX_REPEATED_UNIT).any(|unit| {
+        chars.len() > unit
+            && chars.len() % unit == 0
+            && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
+    });
+    let steps: Vec<i64> = chars
+        .windows(2)
+        .map(|w| i64::from(u32::from(w[1])) - i64::from(u32::from(w[0])))
+        .collect();
+    let run = steps
+        .first()
+        .is_some_and(|first| first.abs() == 1 && steps.iter().all(|step| step == first));
+    repeated || run
 }
 
 /// Whether the whole password (ignoring case) is an entry of the common-passwords list.
@@ -74,7 +104,8 @@ mod tests {
             Err(PolicyViolation::TooShort),
             "11 chars, 22 bytes"
         );
-        assert_eq!(check_password("éééééééééééé", "a@x.io"), Ok(()));
+        // 12 characters, 24 bytes (not one repeated: that is refused as repetitive).
+        assert_eq!(check_password("éàüöçñøåæßîô", "a@x.io"), Ok(()));
         assert_eq!(
             check_password(&"x".repeat(129), "a@x.io"),
             Err(PolicyViolation::TooLong)
@@ -120,12 +151,42 @@ mod tests {
     }
 
     #[test]
+    fn repeated_characters_groups_and_runs_are_refused() {
+        for weak in [
+            "aaaaaaaaaaaa",
+            "ZZZZZZZZZZZZZZZZ",
+            "éééééééééééé",
+            "abababababab",
+            "AbAbabABabab",
+            "xyzxyzxyzxyz",
+            "121212121212",
+            "abcdefghijklmn",
+            "ponmlkjihgfedcba",
+        ] {
+            assert_eq!(
+                check_password(weak, "a@x.io"),
+                Err(PolicyViolation::Repetitive),
+                "{weak}"
+            );
+        }
+        for fine in [
+            "abcdabcdabcdx",
+            "aaaaaaaaaaab",
+            "abcdefghijkm",
+            "kq7!kq7!kq7!",
+        ] {
+            assert_eq!(check_password(fine, "a@x.io"), Ok(()), "{fine}");
+        }
+    }
+
+    #[test]
     fn messages_never_repeat_the_password() {
         for v in [
             PolicyViolation::TooShort,
             PolicyViolation::TooLong,
             PolicyViolation::Common,
             PolicyViolation::ContainsEmail,
+            PolicyViolation::Repetitive,
         ] {
             assert!(!v.message().contains("password1234"));
         }

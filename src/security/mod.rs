@@ -1,12 +1,15 @@
-//! Security monitoring: detectors over the security-event stream raise alerts (failed-login
+//! Security monitoring: rules over the security-event stream raise security alerts (failed-login
 //! spikes, logins from new places or at unusual hours, privilege escalation, API abuse,
-//! refresh-token reuse), which are stored, counted in metrics and listed by the API.
+//! refresh-token reuse), which are stored, counted in metrics and listed by the API. Named
+//! `security` (not `monitor`, `alerts` or `detectors`) so spend detection and alert delivery can
+//! own those words.
 //!
 //! Invariant: watching never slows a request down. Events reach the monitor through a bounded
 //! queue; when it is full the event is dropped and counted, never waited for.
 
-mod detectors;
 pub mod routes;
+mod rules;
+mod store;
 mod window;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,17 +21,18 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use detectors::{judge_login, login_observations, Detectors, LoginBaseline, MonitorConfig};
+pub use rules::{judge_login, login_observations, LoginBaseline, MonitorConfig, SecurityRules};
+pub use store::{MonitorStore, SecurityAlertFilter};
 pub use window::{Threshold, WindowCounter};
 
+use crate::app::Store;
 use crate::domain::{time::Timestamp, TenantId};
 use crate::events::{EventSink, SecurityEvent, SecurityEventKind};
 use crate::metrics::Metrics;
-use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum AlertKind {
+pub enum SecurityAlertKind {
     FailedLoginSpike,
     NewLoginSource,
     UnusualLoginHour,
@@ -48,15 +52,15 @@ pub enum Severity {
     Critical,
 }
 
-impl AlertKind {
+impl SecurityAlertKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            AlertKind::FailedLoginSpike => "failed_login_spike",
-            AlertKind::NewLoginSource => "new_login_source",
-            AlertKind::UnusualLoginHour => "unusual_login_hour",
-            AlertKind::PrivilegeEscalation => "privilege_escalation",
-            AlertKind::ApiAbuse => "api_abuse",
-            AlertKind::RefreshTokenReuse => "refresh_token_reuse",
+            SecurityAlertKind::FailedLoginSpike => "failed_login_spike",
+            SecurityAlertKind::NewLoginSource => "new_login_source",
+            SecurityAlertKind::UnusualLoginHour => "unusual_login_hour",
+            SecurityAlertKind::PrivilegeEscalation => "privilege_escalation",
+            SecurityAlertKind::ApiAbuse => "api_abuse",
+            SecurityAlertKind::RefreshTokenReuse => "refresh_token_reuse",
         }
     }
 
@@ -65,13 +69,13 @@ impl AlertKind {
     }
 }
 
-const ALL_KINDS: [AlertKind; 6] = [
-    AlertKind::FailedLoginSpike,
-    AlertKind::NewLoginSource,
-    AlertKind::UnusualLoginHour,
-    AlertKind::PrivilegeEscalation,
-    AlertKind::ApiAbuse,
-    AlertKind::RefreshTokenReuse,
+const ALL_KINDS: [SecurityAlertKind; 6] = [
+    SecurityAlertKind::FailedLoginSpike,
+    SecurityAlertKind::NewLoginSource,
+    SecurityAlertKind::UnusualLoginHour,
+    SecurityAlertKind::PrivilegeEscalation,
+    SecurityAlertKind::ApiAbuse,
+    SecurityAlertKind::RefreshTokenReuse,
 ];
 
 impl Severity {
@@ -99,7 +103,7 @@ impl Severity {
 /// An alert as a detector raises it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertDraft {
-    pub kind: AlertKind,
+    pub kind: SecurityAlertKind,
     pub severity: Severity,
     /// The tenant it concerns; `None` for alerts only system administrators see (an IP, say).
     pub tenant: Option<TenantId>,
@@ -112,10 +116,10 @@ pub struct AlertDraft {
 
 /// A stored alert.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Alert {
+pub struct SecurityAlert {
     #[schema(value_type = String, format = Uuid)]
     pub id: uuid::Uuid,
-    pub kind: AlertKind,
+    pub kind: SecurityAlertKind,
     pub severity: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<TenantId>,
@@ -127,9 +131,9 @@ pub struct Alert {
     pub created_at: Timestamp,
 }
 
-impl Alert {
+impl SecurityAlert {
     pub fn from_draft(draft: AlertDraft) -> Self {
-        Alert {
+        SecurityAlert {
             id: uuid::Uuid::now_v7(),
             kind: draft.kind,
             severity: draft.severity,
@@ -196,7 +200,7 @@ pub fn start(
         dropped: AtomicU64::new(0),
     });
     let task = tokio::spawn(async move {
-        let mut detectors = Detectors::new(config);
+        let mut detectors = SecurityRules::new(config);
         loop {
             tokio::select! {
                 event = events.recv() => match event {
@@ -216,7 +220,7 @@ pub fn start(
 }
 
 async fn handle(
-    detectors: &mut Detectors,
+    detectors: &mut SecurityRules,
     store: &dyn Store,
     metrics: &Metrics,
     event: &SecurityEvent,
@@ -251,7 +255,7 @@ async fn handle(
         }
     }
     for draft in drafts {
-        let alert = Alert::from_draft(draft);
+        let alert = SecurityAlert::from_draft(draft);
         metrics.alert_raised(alert.kind.as_str(), alert.severity.as_str());
         tracing::warn!(
             target: "auditpulse::security",

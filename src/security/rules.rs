@@ -1,4 +1,4 @@
-//! The detectors: pure functions of the event stream (and, for logins, of the user's history).
+//! The security rules (detectors of threats): pure functions of the event stream (and, for logins, of the user's history).
 //! No I/O; `Monitor` feeds them and stores what they raise.
 
 use std::net::IpAddr;
@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::window::{Threshold, WindowCounter};
-use super::{AlertDraft, AlertKind, Severity};
+use super::{AlertDraft, SecurityAlertKind, Severity};
 use crate::domain::TenantId;
 use crate::events::{SecurityEvent, SecurityEventKind};
 
@@ -27,7 +27,7 @@ pub struct MonitorConfig {
 /// Keys remembered per windowed detector; the least recently seen are forgotten first.
 const CAPACITY: usize = 100_000;
 
-pub struct Detectors {
+pub struct SecurityRules {
     config: MonitorConfig,
     failed_by_account: WindowCounter<String>,
     failed_by_ip: WindowCounter<IpAddr>,
@@ -35,7 +35,7 @@ pub struct Detectors {
     breaches: WindowCounter<String>,
 }
 
-impl Detectors {
+impl SecurityRules {
     pub fn new(config: MonitorConfig) -> Self {
         Self {
             failed_by_account: WindowCounter::new(config.failed_logins_account, CAPACITY),
@@ -69,7 +69,7 @@ impl Detectors {
                 self.breaches
                     .hit(subject.clone(), now)
                     .map(|count| AlertDraft {
-                        kind: AlertKind::ApiAbuse,
+                        kind: SecurityAlertKind::ApiAbuse,
                         severity: Severity::Medium,
                         tenant: None,
                         summary: format!("{subject} hit rate limits {count} times within {}", window(self.config.rate_limit_breaches)),
@@ -87,7 +87,7 @@ impl Detectors {
                 from,
                 to,
             } if is_privileged(to) => vec![AlertDraft {
-                kind: AlertKind::PrivilegeEscalation,
+                kind: SecurityAlertKind::PrivilegeEscalation,
                 severity: Severity::High,
                 tenant: *tenant,
                 subject: format!("user {user}"),
@@ -95,7 +95,7 @@ impl Detectors {
                 evidence: json!({"user": user, "from": from, "to": to, "changed_by": event.principal, "ip": event.ip}),
             }],
             SecurityEventKind::RefreshTokenReused { user, tenant } => vec![AlertDraft {
-                kind: AlertKind::RefreshTokenReuse,
+                kind: SecurityAlertKind::RefreshTokenReuse,
                 severity: Severity::Critical,
                 tenant: *tenant,
                 subject: format!("user {user}"),
@@ -120,7 +120,7 @@ impl Detectors {
                      count: u32,
                      threshold: Threshold,
                      tenant: Option<TenantId>| AlertDraft {
-            kind: AlertKind::FailedLoginSpike,
+            kind: SecurityAlertKind::FailedLoginSpike,
             severity: Severity::High,
             tenant,
             summary: format!(
@@ -253,7 +253,7 @@ pub fn judge_login(
             _ => "a new user agent",
         };
         alerts.push(AlertDraft {
-            kind: AlertKind::NewLoginSource,
+            kind: SecurityAlertKind::NewLoginSource,
             severity: if new_ip { Severity::Medium } else { Severity::Low },
             tenant,
             subject: format!("user {user}"),
@@ -270,7 +270,7 @@ pub fn judge_login(
             .sum();
         if around * 100 < config.unusual_hour_percent * before.logins {
             alerts.push(AlertDraft {
-                kind: AlertKind::UnusualLoginHour,
+                kind: SecurityAlertKind::UnusualLoginHour,
                 severity: Severity::Low,
                 tenant,
                 subject: format!("user {user}"),

@@ -6,18 +6,19 @@ use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::{Alert, AlertKind, Severity};
+use super::SecurityAlertFilter;
+use super::{SecurityAlert, SecurityAlertKind, Severity};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
-use crate::store::{AlertFilter, AlertScope};
+use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AlertParams {
     /// Only this kind, e.g. `failed_login_spike`.
-    kind: Option<AlertKind>,
+    kind: Option<SecurityAlertKind>,
     /// Only this severity or higher: `low`, `medium`, `high`, `critical`.
     min_severity: Option<Severity>,
     /// Page size, 1 to 200 (default 50).
@@ -27,8 +28,8 @@ pub struct AlertParams {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AlertPage {
-    pub items: Vec<Alert>,
+pub struct SecurityAlertPage {
+    pub items: Vec<SecurityAlert>,
     /// Pass as `before` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = Uuid)]
@@ -38,27 +39,27 @@ pub struct AlertPage {
 /// Security alerts, newest first.
 #[utoipa::path(get, path = "/api/v1/security/alerts", tag = "security", params(AlertParams),
     security(("bearer" = [])),
-    responses((status = 200, body = AlertPage), (status = 401, body = crate::web::ErrorEnvelope),
+    responses((status = 200, body = SecurityAlertPage), (status = 401, body = crate::web::ErrorEnvelope),
         (status = 403, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     params: Result<Query<AlertParams>, QueryRejection>,
-) -> Result<Json<AlertPage>> {
+) -> Result<Json<SecurityAlertPage>> {
     principal.require(Permission::SecurityRead)?;
     let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
     let limit = page_size(params.limit)?;
     let scope = match (principal.system_admin, principal.tenant) {
-        (true, _) => AlertScope::All,
-        (false, Some(tenant)) => AlertScope::Tenant(tenant),
+        (true, _) => Scope::System,
+        (false, Some(tenant)) => Scope::Tenant(tenant),
         (false, None) => return Err(Error::Forbidden),
     };
-    let filter = AlertFilter {
+    let filter = SecurityAlertFilter {
         kind: params.kind,
         min_severity: params.min_severity,
         before: params.before,
     };
     let items = state.store.list_alerts(scope, &filter, limit + 1).await?;
     let (items, next_before) = split_page(items, limit, |a| a.id);
-    Ok(Json(AlertPage { items, next_before }))
+    Ok(Json(SecurityAlertPage { items, next_before }))
 }

@@ -51,7 +51,7 @@ fn failed(account: &str, tenant: Option<TenantId>, ip: &str) -> SecurityEvent {
 
 #[test]
 fn failed_login_spikes_are_raised_per_account_ip_and_tenant() {
-    let mut d = Detectors::new(config());
+    let mut d = SecurityRules::new(config());
     let tenant = TenantId::new();
     let now = Instant::now();
     let mut raised = Vec::new();
@@ -66,7 +66,7 @@ fn failed_login_spikes_are_raised_per_account_ip_and_tenant() {
     );
     assert!(raised
         .iter()
-        .all(|a| a.kind == AlertKind::FailedLoginSpike && a.severity == Severity::High));
+        .all(|a| a.kind == SecurityAlertKind::FailedLoginSpike && a.severity == Severity::High));
     assert_eq!(raised[0].evidence["failed_logins"], 3);
     assert_eq!(raised[0].tenant, Some(tenant));
     assert_eq!(
@@ -77,7 +77,7 @@ fn failed_login_spikes_are_raised_per_account_ip_and_tenant() {
 
 #[test]
 fn failures_spread_over_more_than_the_window_raise_nothing() {
-    let mut d = Detectors::new(config());
+    let mut d = SecurityRules::new(config());
     let now = Instant::now();
     for i in 0..10 {
         let alerts = d.observe(
@@ -90,7 +90,7 @@ fn failures_spread_over_more_than_the_window_raise_nothing() {
 
 #[test]
 fn raising_a_role_to_admin_or_system_admin_is_privilege_escalation() {
-    let mut d = Detectors::new(config());
+    let mut d = SecurityRules::new(config());
     let change = |to: &str| SecurityEventKind::RoleChanged {
         user: "u9".into(),
         tenant: None,
@@ -106,7 +106,7 @@ fn raising_a_role_to_admin_or_system_admin_is_privilege_escalation() {
         assert_eq!(alerts.len(), 1);
         assert_eq!(
             (alerts[0].kind, alerts[0].severity),
-            (AlertKind::PrivilegeEscalation, Severity::High)
+            (SecurityAlertKind::PrivilegeEscalation, Severity::High)
         );
         assert_eq!(alerts[0].evidence["to"], to);
     }
@@ -114,7 +114,7 @@ fn raising_a_role_to_admin_or_system_admin_is_privilege_escalation() {
 
 #[test]
 fn refresh_token_reuse_is_critical_at_once() {
-    let mut d = Detectors::new(config());
+    let mut d = SecurityRules::new(config());
     let reuse = SecurityEventKind::RefreshTokenReused {
         user: "u1".into(),
         tenant: None,
@@ -122,13 +122,13 @@ fn refresh_token_reuse_is_critical_at_once() {
     let alerts = d.observe(&event(reuse, "198.51.100.4"), Instant::now());
     assert_eq!(
         (alerts[0].kind, alerts[0].severity),
-        (AlertKind::RefreshTokenReuse, Severity::Critical)
+        (SecurityAlertKind::RefreshTokenReuse, Severity::Critical)
     );
 }
 
 #[test]
 fn repeated_rate_limit_breaches_are_api_abuse() {
-    let mut d = Detectors::new(config());
+    let mut d = SecurityRules::new(config());
     let breach = || SecurityEventKind::RateLimitBreach {
         group: Group::Api,
         key: KeyKind::Ip,
@@ -144,7 +144,7 @@ fn repeated_rate_limit_breaches_are_api_abuse() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(
         (alerts[0].kind, alerts[0].subject.as_str()),
-        (AlertKind::ApiAbuse, "ip 198.51.100.4")
+        (SecurityAlertKind::ApiAbuse, "ip 198.51.100.4")
     );
 }
 
@@ -194,7 +194,7 @@ fn the_first_login_sets_the_baseline_and_later_new_sources_are_flagged() {
     );
     assert_eq!(
         (alerts[0].kind, alerts[0].severity),
-        (AlertKind::NewLoginSource, Severity::Medium)
+        (SecurityAlertKind::NewLoginSource, Severity::Medium)
     );
     assert_eq!(alerts[0].summary, "user u1 logged in from a new IP address");
     let new_agent = LoginBaseline {
@@ -212,7 +212,7 @@ fn the_first_login_sets_the_baseline_and_later_new_sources_are_flagged() {
     );
     assert_eq!(
         (alerts[0].kind, alerts[0].severity),
-        (AlertKind::NewLoginSource, Severity::Low)
+        (SecurityAlertKind::NewLoginSource, Severity::Low)
     );
 }
 
@@ -235,7 +235,7 @@ fn a_login_at_an_hour_the_user_rarely_uses_is_unusual() {
     );
     let alerts = judge_login(&c, &login("192.0.2.1"), "u1", None, None, 3, &history);
     assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].kind, AlertKind::UnusualLoginHour);
+    assert_eq!(alerts[0].kind, SecurityAlertKind::UnusualLoginHour);
     assert_eq!(alerts[0].evidence["hour_utc"], 3);
     let young = LoginBaseline {
         logins: 5,
