@@ -16,8 +16,8 @@ use crate::auth::Gate;
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
 use crate::config::DatabaseUrl;
+use crate::crypto::CryptoStore;
 use crate::crypto::Keyring;
-use crate::crypto::{KeyStore, SecretStore};
 use crate::domain::TenantId;
 use crate::error::Result;
 use crate::events::Events;
@@ -32,17 +32,11 @@ use crate::web::ClientIp;
 
 /// Everything a backend provides.
 pub trait Store:
-    SchemaStore + TenantStore + KeyStore + SecretStore + MonitorStore + AuditStore + IdentityStore
+    SchemaStore + TenantStore + CryptoStore + MonitorStore + AuditStore + IdentityStore
 {
 }
 impl<T> Store for T where
-    T: SchemaStore
-        + TenantStore
-        + KeyStore
-        + SecretStore
-        + MonitorStore
-        + AuditStore
-        + IdentityStore
+    T: SchemaStore + TenantStore + CryptoStore + MonitorStore + AuditStore + IdentityStore
 {
 }
 

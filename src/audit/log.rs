@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::model::NewAuditEvent;
-use crate::app::Store;
+use crate::audit::AuditStore;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 
@@ -43,7 +43,7 @@ pub struct AuditLog {
 
 impl AuditLog {
     /// Starts the writer task on the current runtime.
-    pub fn start(store: Arc<dyn Store>) -> Self {
+    pub fn start(store: Arc<dyn AuditStore>) -> Self {
         let (queue, commands) = mpsc::channel(QUEUE);
         tokio::spawn(write_loop(store, commands));
         Self {
@@ -113,7 +113,7 @@ impl AuditLog {
     }
 }
 
-async fn write_loop(store: Arc<dyn Store>, mut commands: mpsc::Receiver<Command>) {
+async fn write_loop(store: Arc<dyn AuditStore>, mut commands: mpsc::Receiver<Command>) {
     let mut events = Vec::with_capacity(MAX_BATCH);
     let mut acks = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = commands.recv().await {
@@ -152,7 +152,7 @@ async fn write_loop(store: Arc<dyn Store>, mut commands: mpsc::Receiver<Command>
 }
 
 async fn write_batch(
-    store: &dyn Store,
+    store: &dyn AuditStore,
     events: &mut Vec<NewAuditEvent>,
     acks: &mut Vec<Option<Ack>>,
 ) {

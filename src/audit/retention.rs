@@ -10,7 +10,7 @@ use serde_json::json;
 use super::checkpoint::Checkpoint;
 use super::log::AuditLog;
 use super::model::{ActorKind, NewAuditEvent};
-use crate::app::Store;
+use crate::audit::AuditStore;
 use crate::config::MasterKey;
 use crate::domain::time;
 use crate::error::Result;
@@ -20,7 +20,7 @@ pub const INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Prunes events older than `days` once; records the prune as an audit event.
 pub async fn prune_once(
-    store: &dyn Store,
+    store: &dyn AuditStore,
     log: &AuditLog,
     master: &MasterKey,
     days: u32,
@@ -45,7 +45,7 @@ pub async fn prune_once(
 
 /// Runs `prune_once` now and every `INTERVAL` until the task is aborted.
 pub fn spawn(
-    store: Arc<dyn Store>,
+    store: Arc<dyn AuditStore>,
     log: AuditLog,
     master: MasterKey,
     days: u32,

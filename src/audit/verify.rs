@@ -4,7 +4,7 @@
 //! while it runs.
 
 use super::chain::{Broken, Verifier};
-use crate::app::Store;
+use crate::audit::AuditStore;
 use crate::config::MasterKeys;
 use crate::error::Result;
 
@@ -28,7 +28,7 @@ pub enum Verdict {
 
 /// Walks the whole stored chain. `keys` verify checkpoint signatures; without keys, a pruned
 /// chain is reported broken (its checkpoint cannot be trusted).
-pub async fn verify(store: &dyn Store, keys: Option<&MasterKeys>) -> Result<Verdict> {
+pub async fn verify(store: &dyn AuditStore, keys: Option<&MasterKeys>) -> Result<Verdict> {
     let checkpoint = store.latest_audit_checkpoint().await?;
     let mut verifier = match &checkpoint {
         None => Verifier::from_genesis(),

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use super::cipher::{self, DataKey};
 use super::format;
 use super::registry::{self, Field};
-use crate::app::Store;
 use crate::config::{MasterKey, MasterKeys};
+use crate::crypto::CryptoStore;
 use crate::domain::time::{self, Timestamp};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
@@ -48,11 +48,11 @@ impl std::fmt::Debug for TenantKeyRecord {
 /// Encrypts and decrypts fields for every tenant. Cheap to share behind an `Arc`.
 pub struct Keyring {
     master: MasterKeys,
-    pub(super) store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn CryptoStore>,
 }
 
 impl Keyring {
-    pub fn new(master: MasterKeys, store: Arc<dyn Store>) -> Self {
+    pub fn new(master: MasterKeys, store: Arc<dyn CryptoStore>) -> Self {
         Self { master, store }
     }
 

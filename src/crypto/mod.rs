@@ -27,4 +27,4 @@ pub use registry::{
 pub use rotation::{Rotation, RotationReport};
 pub use secrets::TenantSecrets;
 pub use status::{ColumnUse, KeyStatus, MasterKeyUse};
-pub use store::{EncryptedCell, KeyStore, Reencrypted, SecretStore};
+pub use store::{CryptoStore, EncryptedCell, KeyStore, Reencrypted, SecretStore};

@@ -4,20 +4,20 @@
 
 use std::sync::Arc;
 
-use crate::app::Store;
 use crate::auth::Principal;
 use crate::config::Config;
 use crate::crypto::Keyring;
 use crate::domain::TenantId;
 use crate::events::Events;
 use crate::identity::credentials::password::PasswordHasher;
+use crate::identity::store::IdentityStore;
 use crate::identity::{AccessTokens, SessionCache};
 use crate::ratelimit::Limits;
 use crate::web::ClientIp;
 
 #[derive(Clone)]
 pub struct IdentityState {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn IdentityStore>,
     pub config: Arc<Config>,
     /// Signs and verifies access tokens.
     pub tokens: Arc<AccessTokens>,

@@ -11,12 +11,12 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::Metrics;
-use crate::app::Store;
+use crate::store::SchemaStore;
 
 #[derive(Clone)]
 struct Scrape {
     metrics: Arc<Metrics>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn SchemaStore>,
 }
 
 async fn scrape(State(scrape): State<Scrape>) -> impl IntoResponse {
@@ -33,7 +33,7 @@ async fn scrape(State(scrape): State<Scrape>) -> impl IntoResponse {
 pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn SchemaStore>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let router = Router::new()

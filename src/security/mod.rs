@@ -25,7 +25,6 @@ pub use rules::{judge_login, login_observations, LoginBaseline, MonitorConfig, S
 pub use store::{MonitorStore, SecurityAlertFilter};
 pub use window::{Threshold, WindowCounter};
 
-use crate::app::Store;
 use crate::domain::{time::Timestamp, TenantId};
 use crate::events::{EventSink, SecurityEvent, SecurityEventKind};
 use crate::metrics::Metrics;
@@ -189,7 +188,7 @@ impl MonitorTask {
 }
 
 pub fn start(
-    store: Arc<dyn Store>,
+    store: Arc<dyn MonitorStore>,
     config: MonitorConfig,
     metrics: Arc<Metrics>,
 ) -> (Arc<Monitor>, MonitorTask) {
@@ -221,7 +220,7 @@ pub fn start(
 
 async fn handle(
     detectors: &mut SecurityRules,
-    store: &dyn Store,
+    store: &dyn MonitorStore,
     metrics: &Metrics,
     event: &SecurityEvent,
 ) {

@@ -84,6 +84,10 @@ pub trait SecretStore: Send + Sync {
     async fn delete_secret(&self, tenant: TenantId, name: &str) -> Result<bool>;
 }
 
+/// What the keyring needs: the data keys and the sealed secrets.
+pub trait CryptoStore: KeyStore + SecretStore {}
+impl<T: KeyStore + SecretStore + ?Sized> CryptoStore for T {}
+
 const TENANT_KEYS: &str =
     "SELECT tenant_id, version, master_key_id, wrapped_key, active, created_at \
                            FROM tenant_keys WHERE tenant_id = $1 ORDER BY version";

@@ -8,18 +8,18 @@
 
 use std::time::Duration;
 
-use crate::app::Store;
 use crate::auth::{Principal, PrincipalKind};
 use crate::domain::time::{self, Timestamp};
 use crate::error::Result;
 use crate::identity::credentials::api_key_format::ApiKeyToken;
+use crate::identity::store::IdentityStore;
 use crate::identity::{ApiKey, ApiKeyAuth};
 
 /// `last_used_at` is written at most this often per key, so a busy key costs no write per request.
 pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// The principal `presented` proves, or `None` for anything that is not a live key of ours.
-pub async fn authenticate(store: &dyn Store, presented: &str) -> Result<Option<Principal>> {
+pub async fn authenticate(store: &dyn IdentityStore, presented: &str) -> Result<Option<Principal>> {
     let Some(token) = ApiKeyToken::parse(presented) else {
         return Ok(None);
     };

@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use axum::http::header;
 use axum::http::request::Parts;
 
-use crate::app::Store;
 use crate::auth::{Authenticator, Principal};
 use crate::config::SessionConfig;
 use crate::domain::time::{self, Timestamp};
@@ -21,10 +20,11 @@ use crate::identity::credentials::jwt::Claims;
 use crate::identity::sessions::cache::SessionCache;
 use crate::identity::sessions::service::{self as sessions, check_live};
 use crate::identity::sessions::tokens::AccessTokens;
+use crate::identity::store::IdentityStore;
 use crate::identity::SessionState;
 
 pub struct SessionAuthenticator {
-    store: Arc<dyn Store>,
+    store: Arc<dyn IdentityStore>,
     tokens: Arc<AccessTokens>,
     cache: Arc<SessionCache>,
     config: SessionConfig,
@@ -32,7 +32,7 @@ pub struct SessionAuthenticator {
 
 impl SessionAuthenticator {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn IdentityStore>,
         tokens: Arc<AccessTokens>,
         cache: Arc<SessionCache>,
         config: SessionConfig,

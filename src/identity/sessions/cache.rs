@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
-use crate::app::Store;
 use crate::domain::{SessionId, UserId};
 use crate::error::Result;
+use crate::identity::store::IdentityStore;
 use crate::identity::SessionState;
 
 /// How long a state read from the store is trusted.
@@ -62,7 +62,11 @@ impl SessionCache {
     }
 
     /// The session's state, from the cache when read less than [`TTL`] ago, else from the store.
-    pub async fn state(&self, store: &dyn Store, id: SessionId) -> Result<Option<SessionState>> {
+    pub async fn state(
+        &self,
+        store: &dyn IdentityStore,
+        id: SessionId,
+    ) -> Result<Option<SessionState>> {
         let epoch = {
             let mut inner = self.lock();
             if let Some(entry) = inner.entries.get(&id) {

@@ -20,11 +20,11 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::app::Store;
 use crate::auth::{Principal, Role};
 use crate::domain::{time, UserId};
 use crate::error::{Error, FieldError, Result};
 use crate::identity::credentials::password::check_password;
+use crate::identity::store::IdentityStore;
 use crate::identity::IdentityState;
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
@@ -39,7 +39,7 @@ fn hash(token: &str) -> [u8; 32] {
 
 /// When no user exists yet: a new setup token (replacing any unused earlier one), valid for an
 /// hour. `None` once set up.
-pub async fn issue_token(store: &dyn Store) -> Result<Option<SecretString>> {
+pub async fn issue_token(store: &dyn IdentityStore) -> Result<Option<SecretString>> {
     if store.any_user().await? {
         return Ok(None);
     }

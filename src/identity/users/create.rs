@@ -5,11 +5,11 @@
 //! says so, whatever the backend's constraint message.
 
 use super::model::{check_account, check_display_name};
-use crate::app::Store;
 use crate::auth::Role;
 use crate::domain::{time, TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::identity::credentials::password::PasswordHasher;
+use crate::identity::store::IdentityStore;
 use crate::identity::{NewUser, User};
 use crate::secret::SecretString;
 
@@ -30,7 +30,7 @@ pub struct UserDraft {
 
 /// Checks, hashes and stores `draft`. `Validation` names each field that breaks a rule.
 pub async fn create_user(
-    store: &dyn Store,
+    store: &dyn IdentityStore,
     hasher: &PasswordHasher,
     draft: UserDraft,
 ) -> Result<User> {
