@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use super::Tasks;
+use crate::audit::routes::AuditState;
 use crate::audit::AuditLog;
 use crate::audit::AuditStore;
 use crate::auth::Gate;
@@ -25,8 +26,10 @@ use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, IdentityState, SessionCache};
 use crate::metrics::Metrics;
 use crate::ratelimit::{Limits, RateLimiter};
+use crate::security::routes::SecurityState;
 use crate::security::MonitorStore;
 use crate::store::{IdentityStore, PgStore, SchemaStore, SqliteStore};
+use crate::tenants::routes::TenantsState;
 use crate::tenants::TenantStore;
 use crate::web::ClientIp;
 
@@ -87,6 +90,33 @@ impl AppState {
     ) {
         self.events
             .admin_action(&principal.id, ip.0, action, target, tenant, details);
+    }
+}
+
+impl FromRef<AppState> for SecurityState {
+    fn from_ref(state: &AppState) -> Self {
+        SecurityState {
+            store: state.store.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for AuditState {
+    fn from_ref(state: &AppState) -> Self {
+        AuditState {
+            store: state.store.clone(),
+            audit: state.audit.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for TenantsState {
+    fn from_ref(state: &AppState) -> Self {
+        TenantsState {
+            store: state.store.clone(),
+            users: state.store.clone(),
+            events: state.events.clone(),
+        }
     }
 }
 

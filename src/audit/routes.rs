@@ -15,7 +15,6 @@ use serde_json::json;
 
 use super::model::{ActorKind, AuditEvent, NewAuditEvent, Outcome};
 use super::AuditQuery;
-use crate::app::AppState;
 use crate::auth::{Permission, Principal, PrincipalKind};
 use crate::domain::time::{self, Timestamp};
 use crate::error::{Error, Result};
@@ -26,6 +25,13 @@ use crate::web::ClientIp;
 /// Rows one export returns at most; `X-Next-After` then says where to continue.
 const EXPORT_MAX: usize = 100_000;
 const EXPORT_PAGE: u32 = 1_000;
+
+/// What the audit routes need: the trail's storage, and its writer (exports are audited).
+#[derive(Clone)]
+pub struct AuditState {
+    pub store: std::sync::Arc<dyn super::AuditStore>,
+    pub audit: super::AuditLog,
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -133,7 +139,7 @@ fn query_of(params: &AuditParams, scope: Scope) -> Result<(AuditQuery, Format)> 
         (status = 400, body = crate::web::ErrorEnvelope), (status = 401, body = crate::web::ErrorEnvelope),
         (status = 403, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<AuditState>,
     principal: Principal,
     client_ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
@@ -195,7 +201,7 @@ pub async fn list(
 
 /// Every matching event up to `EXPORT_MAX`, and whether more remain.
 async fn collect_export(
-    state: &AppState,
+    state: &AuditState,
     mut query: AuditQuery,
 ) -> Result<(Vec<AuditEvent>, bool)> {
     let mut rows = Vec::new();
@@ -218,7 +224,7 @@ async fn collect_export(
 
 /// Records the export in the trail and waits for the commit.
 async fn record_export(
-    state: &AppState,
+    state: &AuditState,
     principal: &Principal,
     params: &AuditParams,
     format: &str,

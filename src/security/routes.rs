@@ -8,11 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use super::SecurityAlertFilter;
 use super::{SecurityAlert, SecurityAlertKind, Severity};
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
 use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
+
+/// What the security routes need: the alerts' storage.
+#[derive(Clone)]
+pub struct SecurityState {
+    pub store: std::sync::Arc<dyn super::MonitorStore>,
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +47,7 @@ pub struct SecurityAlertPage {
     responses((status = 200, body = SecurityAlertPage), (status = 401, body = crate::web::ErrorEnvelope),
         (status = 403, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<SecurityState>,
     principal: Principal,
     params: Result<Query<AlertParams>, QueryRejection>,
 ) -> Result<Json<SecurityAlertPage>> {

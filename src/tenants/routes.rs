@@ -11,12 +11,35 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::{CreateTenant, Tenant, TenantPage};
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::web::pagination::{page_size, split_page};
 use crate::web::{ClientIp, ValidJson};
+
+/// What tenant management needs: the tenants, their users (a deletion must not take a system
+/// administrator with it), and the event interface.
+#[derive(Clone)]
+pub struct TenantsState {
+    pub store: std::sync::Arc<dyn super::TenantStore>,
+    pub users: std::sync::Arc<dyn crate::identity::store::IdentityStore>,
+    pub events: std::sync::Arc<crate::events::Events>,
+}
+
+impl TenantsState {
+    fn admin_action(
+        &self,
+        principal: &Principal,
+        ip: ClientIp,
+        action: &'static str,
+        target: Option<(&'static str, String)>,
+        tenant: Option<TenantId>,
+        details: serde_json::Value,
+    ) {
+        self.events
+            .admin_action(&principal.id, ip.0, action, target, tenant, details);
+    }
+}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +55,7 @@ pub struct ListParams {
     security(("bearer" = [])),
     responses((status = 200, body = TenantPage), (status = 401, body = crate::web::ErrorEnvelope), (status = 403, body = crate::web::ErrorEnvelope)))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<TenantsState>,
     principal: Principal,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<TenantPage>> {
@@ -50,7 +73,7 @@ pub async fn list(
     responses((status = 201, body = Tenant), (status = 409, description = "slug already in use", body = crate::web::ErrorEnvelope),
         (status = 422, body = crate::web::ErrorEnvelope)))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<TenantsState>,
     principal: Principal,
     ip: ClientIp,
     ValidJson(body): ValidJson<CreateTenant>,
@@ -74,7 +97,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses((status = 200, body = Tenant), (status = 404, body = crate::web::ErrorEnvelope)))]
 pub async fn get(
-    State(state): State<AppState>,
+    State(state): State<TenantsState>,
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Tenant>> {
@@ -95,7 +118,7 @@ pub async fn get(
     responses((status = 204, description = "deleted"), (status = 404, body = crate::web::ErrorEnvelope),
         (status = 409, body = crate::web::ErrorEnvelope, description = "the caller's own tenant, or one holding a system administrator")))]
 pub async fn delete(
-    State(state): State<AppState>,
+    State(state): State<TenantsState>,
     principal: Principal,
     ip: ClientIp,
     Path(id): Path<String>,
@@ -127,7 +150,7 @@ const SCAN_PAGE: u32 = 200;
 /// with the last of them the only way to manage the service). A missing tenant passes, so the
 /// deletion answers 404 as before.
 async fn refuse_losing_an_administrator(
-    state: &AppState,
+    state: &TenantsState,
     principal: &Principal,
     tenant: TenantId,
 ) -> Result<()> {
@@ -138,7 +161,7 @@ async fn refuse_losing_an_administrator(
     }
     let mut after = None;
     loop {
-        let page = state.store.list_users(tenant, after, SCAN_PAGE).await?;
+        let page = state.users.list_users(tenant, after, SCAN_PAGE).await?;
         if page.iter().any(|u| u.system_admin && u.active) {
             return Err(Error::Conflict(
                 "the tenant holds a system administrator; delete or deactivate that account first"
