@@ -5,6 +5,7 @@
 pub mod api_key;
 mod authenticator;
 pub mod jwt;
+pub mod jwt_crypto;
 mod middleware;
 pub mod password;
 mod permissions;
