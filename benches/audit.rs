@@ -34,7 +34,7 @@ fn event(writer: usize, i: usize) -> NewAuditEvent {
         Some(format!("user-{writer}")),
         "auth.login",
     )
-    .outcome(if i % 10 == 0 {
+    .outcome(if i.is_multiple_of(10) {
         Outcome::Failure
     } else {
         Outcome::Success

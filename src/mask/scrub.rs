@@ -83,7 +83,7 @@ fn luhn_valid(candidate: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Wraps a log writer so every formatted line is scrubbed before it is written.

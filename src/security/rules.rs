@@ -168,9 +168,9 @@ fn is_privileged(role: &str) -> bool {
 
 fn window(threshold: Threshold) -> String {
     let secs = threshold.window.as_secs();
-    if secs % 3600 == 0 {
+    if secs.is_multiple_of(3600) {
         format!("{} h", secs / 3600)
-    } else if secs % 60 == 0 {
+    } else if secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         format!("{secs} s")

@@ -34,7 +34,7 @@ fn event(i: usize) -> NewAuditEvent {
         Some(format!("user-{}", i % 3)),
         "auth.login",
     )
-    .outcome(if i % 2 == 0 {
+    .outcome(if i.is_multiple_of(2) {
         Outcome::Success
     } else {
         Outcome::Failure

@@ -34,7 +34,8 @@ fn payload(token: &str) -> Claims {
 fn sign(claims: &Claims, key: &[u8], kid: &str, alg: Algorithm) -> String {
     let mut header = Header::new(alg);
     header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(key)).unwrap()
+    auditpulse::identity::credentials::jwt_crypto::install();
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(key).unwrap()).unwrap()
 }
 
 fn now() -> u64 {

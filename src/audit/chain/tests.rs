@@ -3,7 +3,7 @@ use crate::audit::model::{ActorKind, Outcome};
 
 fn event(i: usize) -> NewAuditEvent {
     NewAuditEvent::new(ActorKind::User, Some(format!("user-{i}")), "auth.login")
-        .outcome(if i % 2 == 0 {
+        .outcome(if i.is_multiple_of(2) {
             Outcome::Success
         } else {
             Outcome::Failure

@@ -71,6 +71,7 @@ impl TokenKey {
                 bytes.len()
             )));
         }
+        super::jwt_crypto::install();
         Ok(Self(Secret::new(bytes)))
     }
 
@@ -82,7 +83,8 @@ impl TokenKey {
     pub fn sign_with_kid(&self, claims: &Claims, kid: Option<&str>) -> Result<String> {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = kid.map(str::to_owned);
-        encode(&header, claims, &EncodingKey::from_secret(self.0.expose()))
+        EncodingKey::from_secret(self.0.expose())
+            .and_then(|key| encode(&header, claims, &key))
             .map_err(|e| anyhow::anyhow!("cannot sign a token: {e}").into())
     }
 
@@ -95,16 +97,13 @@ impl TokenKey {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        decode::<Claims>(
-            token,
-            &DecodingKey::from_secret(self.0.expose()),
-            &validation,
-        )
-        .map(|d| d.claims)
-        .map_err(|e| {
-            tracing::debug!(reason = %e, "access token refused");
-            Error::Unauthenticated
-        })
+        DecodingKey::from_secret(self.0.expose())
+            .and_then(|key| decode::<Claims>(token, &key, &validation))
+            .map(|d| d.claims)
+            .map_err(|e| {
+                tracing::debug!(reason = %e, "access token refused");
+                Error::Unauthenticated
+            })
     }
 }
 
@@ -161,7 +160,7 @@ mod tests {
         let hs512 = encode(
             &Header::new(Algorithm::HS512),
             &claims(1800),
-            &EncodingKey::from_secret(&[1; 32]),
+            &EncodingKey::from_secret(&[1; 32]).unwrap(),
         )
         .unwrap();
         assert!(refused(key(1).verify(&hs512)), "same key, other algorithm");

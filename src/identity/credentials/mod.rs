@@ -6,6 +6,8 @@
 pub mod api_key_format;
 /// HS256 access tokens with key ids, for rotation.
 pub mod jwt;
+/// The HMAC-only signing backend of `jsonwebtoken` (no RSA or ECDSA code is built).
+pub mod jwt_crypto;
 /// Argon2id hashing on the blocking pool, and the password policy.
 pub mod password;
 /// TOTP secrets and codes, recovery codes.
