@@ -5,8 +5,7 @@
 //! principal, never from the request); only system administrators see every tenant and the
 //! platform's own events. Every export is itself recorded, and committed, before it is returned.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -19,7 +18,7 @@ use crate::domain::time::{self, Timestamp};
 use crate::error::{Error, Result};
 use crate::store::{AuditQuery, AuditScope};
 use crate::web::pagination::split_page;
-use crate::web::{AppState, ClientIp};
+use crate::web::{AppState, ClientIp, ValidQuery};
 
 /// Rows one export returns at most; `X-Next-After` then says where to continue.
 const EXPORT_MAX: usize = 100_000;
@@ -135,11 +134,11 @@ pub async fn list(
     principal: Principal,
     client_ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    params: Result<ValidQuery<AuditParams>, Error>,
 ) -> Result<Response> {
     principal.require(Permission::AuditRead)?;
     let scope = scope_of(&principal)?;
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let ValidQuery(params) = params?;
     let (query, format) = query_of(&params, scope)?;
     if format == Format::Json {
         let items = state

@@ -1,8 +1,7 @@
 //! `GET /api/v1/security/alerts`: stored security alerts, newest first. System administrators see
 //! every alert; a tenant's administrators see their tenant's.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +10,7 @@ use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
 use crate::store::{AlertFilter, AlertScope};
 use crate::web::pagination::{page_size, split_page};
-use crate::web::AppState;
+use crate::web::{AppState, ValidQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -43,10 +42,10 @@ pub struct AlertPage {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    params: Result<Query<AlertParams>, QueryRejection>,
+    params: Result<ValidQuery<AlertParams>, Error>,
 ) -> Result<Json<AlertPage>> {
     principal.require(Permission::SecurityRead)?;
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let ValidQuery(params) = params?;
     let limit = page_size(params.limit)?;
     let scope = match (principal.system_admin, principal.tenant) {
         (true, _) => AlertScope::All,

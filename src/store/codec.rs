@@ -110,11 +110,10 @@ impl Type<Sqlite> for Time {
 }
 
 impl<'q> Encode<'q, Sqlite> for Time {
-    fn encode_by_ref(
-        &self,
-        buf: &mut Vec<SqliteArgumentValue<'q>>,
-    ) -> Result<IsNull, BoxDynError> {
-        buf.push(SqliteArgumentValue::Text(Cow::Owned(time::to_text(&self.0))));
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        buf.push(SqliteArgumentValue::Text(Cow::Owned(time::to_text(
+            &self.0,
+        ))));
         Ok(IsNull::No)
     }
 }

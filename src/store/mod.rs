@@ -5,15 +5,15 @@
 //! binary is refused, never silently used.
 
 mod audit_postgres;
-pub(crate) mod codec;
-mod scope;
 mod audit_sqlite;
+pub(crate) mod codec;
 mod errors;
 mod identity;
 mod postgres;
 mod postgres_identity;
 mod postgres_keys;
 mod postgres_monitor;
+mod scope;
 mod sqlite;
 mod sqlite_identity;
 mod sqlite_keys;
@@ -31,11 +31,11 @@ use crate::error::{Error, Result};
 use crate::monitor::{Alert, AlertKind, LoginBaseline, Severity};
 use crate::tenants::{NewTenant, Tenant};
 
-pub use errors::map_db_error;
 pub use codec::{opt_time, Time};
+pub use errors::map_db_error;
 pub use identity::IdentityStore;
-pub use scope::Scope;
 pub use postgres::PgStore;
+pub use scope::Scope;
 pub use sqlite::SqliteStore;
 
 /// Where the schema stands.

@@ -1,7 +1,6 @@
 //! `/api/v1/tenants`: list, create, read and delete tenants (system administrators).
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -11,7 +10,7 @@ use crate::auth::{Permission, Principal};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::web::pagination::{page_size, split_page};
-use crate::web::{AppState, ClientIp, ValidJson};
+use crate::web::{AppState, ClientIp, ValidJson, ValidQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -29,10 +28,10 @@ pub struct ListParams {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<ValidQuery<ListParams>, Error>,
 ) -> Result<Json<TenantPage>> {
     principal.require(Permission::TenantsRead)?;
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let ValidQuery(params) = params?;
     let limit = page_size(params.limit)?;
     let items = state.store.list_tenants(params.after, limit + 1).await?;
     let (items, next_after) = split_page(items, limit, |t| t.id);

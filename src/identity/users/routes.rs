@@ -6,8 +6,7 @@
 //! delete themselves (no self-escalation, no lock-out), and only a system administrator changes a
 //! system administrator's account.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -23,7 +22,7 @@ use crate::identity::admin::{emit, is_self, own_tenant, path_id};
 use crate::identity::{TenantScope, User};
 use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
-use crate::web::{AppState, ClientIp, ValidJson};
+use crate::web::{AppState, ClientIp, ValidJson, ValidQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -43,11 +42,11 @@ pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     scope: TenantScope,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<ValidQuery<ListParams>, Error>,
 ) -> Result<Json<UserPage>> {
     principal.require(Permission::UsersRead)?;
     let (tenant, _) = own_tenant(&scope)?;
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let ValidQuery(params) = params?;
     let limit = page_size(params.limit)?;
     let items = state
         .store
