@@ -13,9 +13,11 @@ use crate::web::pagination::{page_size, split_page};
 use crate::web::{AppState, ClientIp, ValidJson, ValidQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// Return tenants created after this one (the previous page's `next_after`).
     after: Option<TenantId>,
@@ -98,6 +100,8 @@ pub async fn delete(
     if !state.store.delete_tenant(id).await? {
         return Err(Error::NotFound);
     }
+    // Its users are gone: their cached sessions must not outlive them, not even for the cache TTL.
+    state.sessions.evict_tenant(id);
     // Recorded without the tenant id as owner: the tenant is gone, the record must stay visible
     // to system administrators.
     let details = serde_json::json!({ "data_keys": "destroyed" });
