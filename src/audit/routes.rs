@@ -25,23 +25,29 @@ const EXPORT_MAX: usize = 100_000;
 const EXPORT_PAGE: u32 = 1_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Events at or after this time (RFC 3339, e.g. `2026-01-01T00:00:00Z`).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Events before this time (RFC 3339).
+    #[param(format = DateTime)]
     to: Option<String>,
     /// Actor id (user id or API key public id).
     actor: Option<String>,
     /// Action, e.g. `permission.denied`.
     action: Option<String>,
     /// `success`, `failure` or `denied`.
+    #[param(value_type = Option<Outcome>)]
     outcome: Option<String>,
     /// Page size, 1 to 1000 (default 100). Ignored by exports.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Events after this seq (the previous page's `next_after`).
     after: Option<i64>,
     /// `json` (default, one page), `jsonl` or `csv` (an export of every matching event).
+    #[param(pattern = "^(json|jsonl|csv)$")]
     format: Option<String>,
 }
 

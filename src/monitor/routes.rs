@@ -13,6 +13,7 @@ use crate::web::pagination::{page_size, split_page};
 use crate::web::{AppState, ValidQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertParams {
     /// Only this kind, e.g. `failed_login_spike`.
@@ -20,6 +21,7 @@ pub struct AlertParams {
     /// Only this severity or higher: `low`, `medium`, `high`, `critical`.
     min_severity: Option<Severity>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// Alerts older than this one (the previous page's `next_before`).
     before: Option<uuid::Uuid>,

@@ -13,7 +13,9 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{client_ip, context, headers, limits, openapi, routes, server, tls, AppState};
+use super::{
+    api_conventions, client_ip, context, headers, limits, openapi, routes, server, tls, AppState,
+};
 use crate::audit::{self, AuditLog, AuditSink};
 use crate::auth::password::PasswordHasher;
 use crate::auth::Authenticator;
@@ -271,7 +273,8 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
 
 /// The routes wrapped in every protection, outermost first.
 fn router(state: &AppState, tls: bool) -> Result<Router> {
-    let (routes, api) = routes::build(state);
+    let (routes, mut api) = routes::build(state);
+    utoipa::Modify::modify(&api_conventions::Conventions, &mut api);
     let document = serde_json::to_string(&api).map_err(|e| Error::Internal(e.into()))?;
     let config = &state.config;
     let router = routes

@@ -1,6 +1,7 @@
 //! The HTTP surface: the application (build, bind, serve), its routes, and the protections every
 //! request passes through.
 
+mod api_conventions;
 mod app;
 mod client_ip;
 mod context;

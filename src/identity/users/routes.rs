@@ -25,9 +25,11 @@ use crate::web::pagination::{page_size, split_page};
 use crate::web::{AppState, ClientIp, ValidJson, ValidQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// Return users created after this one (the previous page's `next_after`).
     after: Option<UserId>,
