@@ -35,6 +35,9 @@ pub enum Error {
     MalformedJson(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A query parameter that does not parse, is unknown or is missing; each is named.
+    #[error("the query string is invalid")]
+    BadQuery(Vec<FieldError>),
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
     #[error("the request body is larger than the limit of {limit} bytes")]
@@ -110,6 +113,10 @@ impl ErrorBody {
             StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed"),
             StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
             StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long"),
+            StatusCode::URI_TOO_LONG => ("uri_too_long", "the request URI is too long"),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                ("headers_too_large", "the request headers are too large")
+            }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (
                 "unsupported_media_type",
                 "expected Content-Type: application/json",
@@ -133,7 +140,9 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::MalformedJson(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::MalformedJson(_) | Error::BadRequest(_) | Error::BadQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unauthenticated
@@ -163,7 +172,7 @@ impl Error {
         let code = match self {
             Error::Validation(_) => "validation_failed",
             Error::MalformedJson(_) => "malformed_json",
-            Error::BadRequest(_) => "bad_request",
+            Error::BadRequest(_) | Error::BadQuery(_) => "bad_request",
             Error::Conflict(_) => "conflict",
             Error::Unavailable(_) => "unavailable",
             Error::InvalidCredentials | Error::InvalidSetupToken => "invalid_credentials",
@@ -179,7 +188,7 @@ impl Error {
             self.to_string()
         };
         let fields = match self {
-            Error::Validation(fields) => fields.clone(),
+            Error::Validation(fields) | Error::BadQuery(fields) => fields.clone(),
             _ => Vec::new(),
         };
         ErrorBody {

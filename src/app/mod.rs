@@ -22,7 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::audit::{self, AuditLog, AuditSink};
 use crate::auth::Authenticator;
-use crate::config::{Config, MasterKeys};
+use crate::config::{vars, Config, MasterKeys};
 use crate::crypto::Keyring;
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
@@ -63,15 +63,22 @@ impl ApplicationBuilder {
         let tokens = Arc::new(AccessTokens::new(&master)?);
         let keyring = Arc::new(Keyring::new(master, store.clone()));
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+            Error::Config(format!(
+                "{}: cannot listen on {}: {e}",
+                vars::LISTEN,
+                config.listen
+            ))
+        })?;
         let local_addr = listener
             .local_addr()
             .map_err(|e| Error::Internal(e.into()))?;
         let metrics_listener = match config.metrics_listen {
             Some(address) => Some(TcpListener::bind(address).await.map_err(|e| {
-                Error::Config(format!("cannot listen for metrics on {address}: {e}"))
+                Error::Config(format!(
+                    "{}: cannot listen for metrics on {address}: {e}",
+                    vars::METRICS_LISTEN
+                ))
             })?),
             None => None,
         };
@@ -220,9 +227,10 @@ impl Application {
     /// Serves until `shutdown` completes, then drains in-flight requests, commits every queued
     /// audit event and closes the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) {
-        let timeouts = server::Timeouts {
+        let limits = server::Limits {
             header: self.state.config.header_timeout,
             grace: self.state.config.shutdown_grace,
+            max_connections: self.state.config.max_connections,
         };
         // One shutdown signal stops both listeners.
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -242,7 +250,7 @@ impl Application {
             shutdown.await;
             let _ = stop.send(true);
         };
-        server::serve(self.listener, self.router, self.tls, timeouts, api_shutdown).await;
+        server::serve(self.listener, self.router, self.tls, limits, api_shutdown).await;
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }

@@ -116,6 +116,7 @@ impl FromRef<AppState> for TenantsState {
             store: state.store.clone(),
             users: state.store.clone(),
             events: state.events.clone(),
+            sessions: state.sessions.clone(),
         }
     }
 }

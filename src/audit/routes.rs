@@ -5,8 +5,7 @@
 //! principal, never from the request); only system administrators see every tenant and the
 //! platform's own events. Every export is itself recorded, and committed, before it is returned.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -20,7 +19,7 @@ use crate::domain::time::{self, Timestamp};
 use crate::error::{Error, Result};
 use crate::store::Scope;
 use crate::web::pagination::split_page;
-use crate::web::ClientIp;
+use crate::web::{ClientIp, ValidQuery};
 
 /// Rows one export returns at most; `X-Next-After` then says where to continue.
 const EXPORT_MAX: usize = 100_000;
@@ -34,23 +33,29 @@ pub struct AuditState {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Events at or after this time (RFC 3339, e.g. `2026-01-01T00:00:00Z`).
+    #[param(format = DateTime)]
     from: Option<String>,
     /// Events before this time (RFC 3339).
+    #[param(format = DateTime)]
     to: Option<String>,
     /// Actor id (user id or API key public id).
     actor: Option<String>,
     /// Action, e.g. `permission.denied`.
     action: Option<String>,
     /// `success`, `failure` or `denied`.
+    #[param(value_type = Option<Outcome>)]
     outcome: Option<String>,
     /// Page size, 1 to 1000 (default 100). Ignored by exports.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Events after this seq (the previous page's `next_after`).
     after: Option<i64>,
     /// `json` (default, one page), `jsonl` or `csv` (an export of every matching event).
+    #[param(pattern = "^(json|jsonl|csv)$")]
     format: Option<String>,
 }
 
@@ -143,11 +148,11 @@ pub async fn list(
     principal: Principal,
     client_ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    params: Result<ValidQuery<AuditParams>, Error>,
 ) -> Result<Response> {
     principal.require(Permission::AuditRead)?;
     let scope = scope_of(&principal)?;
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let ValidQuery(params) = params?;
     let (query, format) = query_of(&params, scope)?;
     if format == Format::Json {
         let items = state

@@ -74,6 +74,8 @@ pub struct Config {
     pub request_timeout: Duration,
     pub header_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// Open client connections to the API listener at most.
+    pub max_connections: usize,
     pub rate_limits: RateLimits,
     pub monitor: MonitorConfig,
     /// Audit events older than this many days are pruned.
@@ -166,6 +168,7 @@ impl Config {
         let request_timeout = r.secs(vars::REQUEST_TIMEOUT_SECS, 3600);
         let header_timeout = r.secs(vars::HEADER_TIMEOUT_SECS, 600);
         let shutdown_grace = r.secs(vars::SHUTDOWN_GRACE_SECS, 3600);
+        let max_connections = r.get(vars::MAX_CONNECTIONS, |v| parse::integer(v, 1, 1_000_000));
         let rate_limits = read_rate_limits(&mut r);
         let monitor = read_monitor(&mut r);
         let audit_retention_days =
@@ -199,6 +202,7 @@ impl Config {
             Some(request_timeout),
             Some(header_timeout),
             Some(shutdown_grace),
+            Some(max_connections),
             Some(rate_limits),
             Some(master_keys),
             Some(monitor),
@@ -221,6 +225,7 @@ impl Config {
             request_timeout,
             header_timeout,
             shutdown_grace,
+            max_connections,
             rate_limits,
             master_keys,
             monitor,
@@ -252,6 +257,7 @@ impl Config {
             request_timeout,
             header_timeout,
             shutdown_grace,
+            max_connections: max_connections as usize,
             rate_limits,
             monitor,
             audit_retention_days: audit_retention_days as u32,

@@ -46,6 +46,7 @@ pub const MASTER_KEYS: &str = "AUDITPULSE_MASTER_KEYS";
 pub const REQUEST_TIMEOUT_SECS: &str = "AUDITPULSE_REQUEST_TIMEOUT_SECS";
 pub const HEADER_TIMEOUT_SECS: &str = "AUDITPULSE_HEADER_TIMEOUT_SECS";
 pub const SHUTDOWN_GRACE_SECS: &str = "AUDITPULSE_SHUTDOWN_GRACE_SECS";
+pub const MAX_CONNECTIONS: &str = "AUDITPULSE_MAX_CONNECTIONS";
 pub const DB_MAX_CONNECTIONS: &str = "AUDITPULSE_DB_MAX_CONNECTIONS";
 pub const RATE_LIMIT_HEALTH_IP: &str = "AUDITPULSE_RATE_LIMIT_HEALTH_IP";
 pub const RATE_LIMIT_API_IP: &str = "AUDITPULSE_RATE_LIMIT_API_IP";
@@ -84,7 +85,8 @@ pub const ALL: &[Var] = &[
     secret(MASTER_KEYS, "master keys `id:base64(32 bytes)`, comma-separated, first is active; generated into the data dir in development only"),
     var(MAX_BODY_BYTES, "1048576", "largest request body accepted, in bytes"),
     var(REQUEST_TIMEOUT_SECS, "30", "a request (body included) not answered within this many seconds gets 408"),
-    var(HEADER_TIMEOUT_SECS, "10", "a client that does not finish sending headers within this many seconds is disconnected"),
+    var(HEADER_TIMEOUT_SECS, "10", "a client that does not finish sending headers within this many seconds (counted from when it connects, or from the previous response) is disconnected"),
+    var(MAX_CONNECTIONS, "512", "open client connections at most; a connection beyond this is closed at once"),
     var(SHUTDOWN_GRACE_SECS, "20", "on SIGTERM/SIGINT, how long in-flight requests may take to finish"),
     var(RATE_LIMIT_HEALTH_IP, "off", "per-IP limit of /healthz and /readyz: `N/s`, `N/m` or `N/h`, optional `,burst=B`, or `off`"),
     var(RATE_LIMIT_API_IP, "50/s,burst=100", "per-IP limit of /api routes"),

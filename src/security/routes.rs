@@ -1,8 +1,7 @@
 //! `GET /api/v1/security/alerts`: stored security alerts, newest first. System administrators see
 //! every alert; a tenant's administrators see their tenant's.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +11,7 @@ use crate::auth::{Permission, Principal};
 use crate::error::{Error, Result};
 use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
+use crate::web::ValidQuery;
 
 /// What the security routes need: the alerts' storage.
 #[derive(Clone)]
@@ -20,6 +20,7 @@ pub struct SecurityState {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertParams {
     /// Only this kind, e.g. `failed_login_spike`.
@@ -27,6 +28,7 @@ pub struct AlertParams {
     /// Only this severity or higher: `low`, `medium`, `high`, `critical`.
     min_severity: Option<Severity>,
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// Alerts older than this one (the previous page's `next_before`).
     before: Option<uuid::Uuid>,
@@ -49,10 +51,10 @@ pub struct SecurityAlertPage {
 pub async fn list(
     State(state): State<SecurityState>,
     principal: Principal,
-    params: Result<Query<AlertParams>, QueryRejection>,
+    params: Result<ValidQuery<AlertParams>, Error>,
 ) -> Result<Json<SecurityAlertPage>> {
     principal.require(Permission::SecurityRead)?;
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let ValidQuery(params) = params?;
     let limit = page_size(params.limit)?;
     let scope = match (principal.system_admin, principal.tenant) {
         (true, _) => Scope::System,

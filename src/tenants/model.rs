@@ -21,8 +21,10 @@ pub struct Tenant {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTenant {
     /// Display name, 1 to 200 characters.
+    #[schema(min_length = 1)]
     pub name: String,
     /// 2 to 63 lowercase letters, digits and hyphens; derived from the name when omitted.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")]
     pub slug: Option<String>,
 }
 

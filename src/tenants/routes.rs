@@ -4,8 +4,7 @@
 //! and any tenant holding an active system administrator are refused (409), and there is always
 //! someone left to manage the service (first-run setup never opens again by accident).
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -15,7 +14,7 @@ use crate::auth::{Permission, Principal};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::web::pagination::{page_size, split_page};
-use crate::web::{ClientIp, ValidJson};
+use crate::web::{ClientIp, ValidJson, ValidQuery};
 
 /// What tenant management needs: the tenants, their users (a deletion must not take a system
 /// administrator with it), and the event interface.
@@ -24,6 +23,8 @@ pub struct TenantsState {
     pub store: std::sync::Arc<dyn super::TenantStore>,
     pub users: std::sync::Arc<dyn crate::identity::store::IdentityStore>,
     pub events: std::sync::Arc<crate::events::Events>,
+    /// Cached session states, evicted when a deleted tenant takes its users with it.
+    pub sessions: std::sync::Arc<crate::identity::SessionCache>,
 }
 
 impl TenantsState {
@@ -42,9 +43,11 @@ impl TenantsState {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// Return tenants created after this one (the previous page's `next_after`).
     after: Option<TenantId>,
@@ -57,10 +60,10 @@ pub struct ListParams {
 pub async fn list(
     State(state): State<TenantsState>,
     principal: Principal,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<ValidQuery<ListParams>, Error>,
 ) -> Result<Json<TenantPage>> {
     principal.require(Permission::TenantsRead)?;
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let ValidQuery(params) = params?;
     let limit = page_size(params.limit)?;
     let items = state.store.list_tenants(params.after, limit + 1).await?;
     let (items, next_after) = split_page(items, limit, |t| t.id);
@@ -129,6 +132,8 @@ pub async fn delete(
     if !state.store.delete_tenant(id).await? {
         return Err(Error::NotFound);
     }
+    // Its users are gone: their cached sessions must not outlive them, not even for the cache TTL.
+    state.sessions.evict_tenant(id);
     // Recorded without the tenant id as owner: the tenant is gone, the record must stay visible
     // to system administrators.
     let details = serde_json::json!({ "data_keys": "destroyed" });

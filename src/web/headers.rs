@@ -10,7 +10,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Defaults for API responses, set only where a route has not set its own (a future HTML page
 /// needs a different policy).
-const DEFAULTS: &[(HeaderName, &str)] = &[
+pub(super) const DEFAULTS: &[(HeaderName, &str)] = &[
     (
         header::CONTENT_SECURITY_POLICY,
         "default-src 'none'; frame-ancestors 'none'",
@@ -21,7 +21,7 @@ const DEFAULTS: &[(HeaderName, &str)] = &[
     (header::CACHE_CONTROL, "no-store"),
 ];
 
-const HSTS: &str = "max-age=31536000; includeSubDomains";
+pub(super) const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 /// Adds the security headers; `Strict-Transport-Security` too when served over TLS.
 pub async fn security_headers(State(tls): State<bool>, request: Request, next: Next) -> Response {

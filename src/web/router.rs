@@ -10,14 +10,15 @@ use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 
-use super::{client_ip, context, headers, limits, openapi, routes};
+use super::{api_conventions, client_ip, context, headers, limits, openapi, routes};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::ratelimit;
 
 /// The routes wrapped in every protection, outermost first.
 pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
-    let (routes, api) = routes::build(state);
+    let (routes, mut api) = routes::build(state);
+    utoipa::Modify::modify(&api_conventions::Conventions, &mut api);
     let document = serde_json::to_string(&api).map_err(|e| Error::Internal(e.into()))?;
     let config = &state.config;
     let router = routes

@@ -68,3 +68,88 @@ async fn server_errors_are_generic_and_keep_details_out_of_the_body() {
         "nothing but code, message, request_id: {error}"
     );
 }
+
+/// Sends raw bytes and returns the whole answer, split into head and body.
+async fn raw_exchange(app: &TestApp, request: &[u8]) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    (head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// Requests hyper refuses before routing get the same JSON error, request id and security
+/// headers as any other, and nothing of what was sent.
+#[tokio::test]
+async fn requests_refused_before_routing_get_the_json_error_shape() {
+    let app = TestApp::spawn().await;
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "s".repeat(70_000)
+    );
+    for (request, status, code) in [
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: secret\x01value\r\n\r\n".to_vec(),
+            "400",
+            "bad_request",
+        ),
+        (big.into_bytes(), "431", "headers_too_large"),
+    ] {
+        let (head, body) = raw_exchange(&app, &request).await;
+        assert!(head.starts_with(&format!("http/1.1 {status} ")), "{head}");
+        for header in [
+            "content-type: application/json",
+            "x-content-type-options: nosniff",
+            "content-security-policy: default-src 'none'; frame-ancestors 'none'",
+            "cache-control: no-store",
+            &format!("content-length: {}", body.len()),
+        ] {
+            assert!(head.contains(header), "{header} missing: {head}");
+        }
+        let envelope: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let error = &envelope["error"];
+        assert_eq!(error["code"], code, "{body}");
+        let id = error["request_id"].as_str().unwrap();
+        assert!(head.contains(&format!("x-request-id: {id}")), "{head}");
+        assert!(!body.contains("secret") && !body.contains("sss"), "{body}");
+    }
+}
+
+/// A bad query string is refused like a bad body: the parameter named, the value never echoed.
+#[tokio::test]
+async fn query_errors_name_the_parameter_without_echoing_it() {
+    let app = TestApp::spawn().await;
+    for (query, field) in [
+        ("limit=hunter2", "limit"),
+        ("after=hunter2", "after"),
+        ("hunter2=1", "hunter2"),
+    ] {
+        let response = app
+            .get_as(SYSADMIN, &format!("/api/v1/tenants?{query}"))
+            .await;
+        assert_eq!(response.status(), 400, "{query}");
+        let error = error_of(response).await;
+        assert_eq!(error["code"], "bad_request", "{error}");
+        assert_eq!(error["fields"][0]["field"], field, "{error}");
+        let message = error["message"].as_str().unwrap();
+        let detail = error["fields"][0]["message"].as_str().unwrap();
+        for text in [message, detail] {
+            assert!(!text.contains("hunter2"), "{error}");
+            assert!(
+                !text.contains("deserialize"),
+                "serde's wording leaks: {error}"
+            );
+        }
+    }
+}

@@ -177,3 +177,19 @@ async fn identity_and_admin_events_have_their_own_counters() {
         assert_eq!(sample(&text, series), Some(1.0), "{series} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_metrics_port_in_use_is_reported_with_its_variable() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let db = crate::helpers::TestDb::new(Backend::Sqlite).await;
+    let config = crate::helpers::test_config(&db, &[("AUDITPULSE_METRICS_LISTEN", &address)]);
+    let error = match auditpulse::Application::build(config).await {
+        Ok(_) => panic!("the metrics port is taken"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        error.contains("AUDITPULSE_METRICS_LISTEN") && error.contains(&address),
+        "{error}"
+    );
+}

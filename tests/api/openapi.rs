@@ -133,3 +133,70 @@ async fn only_the_public_allow_list_answers_without_credentials() {
         }
     }
 }
+
+/// Generated clients can send every list filter, know every error a layer may answer, and are
+/// told which bodies the server refuses.
+#[tokio::test]
+async fn filters_errors_and_body_rules_are_documented() {
+    let app = TestApp::spawn().await;
+    let doc: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for list in [
+        "/api/v1/audit-events",
+        "/api/v1/security/alerts",
+        "/api/v1/tenants",
+        "/api/v1/users",
+    ] {
+        let operation = &paths[list]["get"];
+        for parameter in operation["parameters"].as_array().unwrap() {
+            assert_eq!(parameter["in"], "query", "{list}: {parameter}");
+            assert_ne!(parameter["required"], true, "{list}: {parameter}");
+        }
+        assert!(operation["responses"]["400"].is_object(), "{list}");
+    }
+    let limit = |path: &str| {
+        paths[path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap()["schema"]
+            .clone()
+    };
+    assert_eq!(limit("/api/v1/tenants")["maximum"], 200);
+    assert_eq!(limit("/api/v1/audit-events")["maximum"], 1000);
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            let responses = &operation["responses"];
+            if operation["security"].is_array() {
+                assert!(responses["401"].is_object(), "{name}");
+            }
+            if operation["requestBody"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses[status].is_object(), "{name} {status}");
+                }
+            }
+            let id = operation["operationId"].as_str().unwrap().to_owned();
+            assert!(ids.insert(id), "{name}: operation id used twice");
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    for body in [
+        "CreateTenant",
+        "CreateUser",
+        "LoginRequest",
+        "UpdateSettings",
+    ] {
+        assert_eq!(schemas[body]["additionalProperties"], false, "{body}");
+    }
+    assert_eq!(
+        schemas["CreateApiKey"]["properties"]["scopes"]["minItems"],
+        1
+    );
+    assert_eq!(
+        schemas["CreateTenant"]["properties"]["name"]["minLength"],
+        1
+    );
+}

@@ -186,3 +186,26 @@ async fn the_system_slug_is_reported_as_reserved() {
     let message = error["fields"][0]["message"].as_str().unwrap();
     assert!(message.contains("reserved"), "{message}");
 }
+
+/// Deleting a tenant deletes its users; their sessions stop at once, not a cache lifetime later
+/// (in between, a request would act for a user that no longer exists).
+#[tokio::test]
+async fn a_deleted_tenant_s_sessions_end_at_once() {
+    let app = TestApp::spawn().await;
+    let tenant = app.create_tenant("doomed").await;
+    let (_, token) = app.user_token(tenant, auditpulse::auth::Role::Admin).await;
+    assert_eq!(app.get_as(&token, "/api/v1/api-keys").await.status(), 200);
+    let deleted = app
+        .delete_as(SYSADMIN, &format!("/api/v1/tenants/{tenant}"))
+        .await;
+    assert_eq!(deleted.status(), 204);
+    let response = app
+        .post_json_as(
+            &token,
+            "/api/v1/api-keys",
+            &json!({"name": "after", "scopes": ["read"]}),
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(error_of(response).await["code"], "unauthenticated");
+}

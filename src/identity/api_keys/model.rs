@@ -20,10 +20,13 @@ pub const MAX_NAME_CHARS: usize = 100;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateApiKey {
     /// What the key is for, 1 to 100 characters.
+    #[schema(min_length = 1)]
     pub name: String,
     /// One or more of `read`, `ingest:write`, `gateway:use`, `audit:read`.
+    #[schema(value_type = Vec<crate::auth::ApiScope>, min_items = 1)]
     pub scopes: Vec<String>,
     /// When the key stops working (RFC 3339, in the future); never when left out.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
 }
 

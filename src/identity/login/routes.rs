@@ -33,6 +33,7 @@ pub const MAX_PASSWORD: usize = 1024;
 /// Body of `POST /api/v1/auth/login`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,

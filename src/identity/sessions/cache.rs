@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
-use crate::domain::{SessionId, UserId};
+use crate::domain::{SessionId, TenantId, UserId};
 use crate::error::Result;
 use crate::identity::store::IdentityStore;
 use crate::identity::SessionState;
@@ -118,12 +118,21 @@ impl SessionCache {
 
     /// Forgets every cached session of `user` (deactivated, deleted, role or 2FA changed).
     pub fn evict_user(&self, user: UserId) {
+        self.evict_where(|s| s.user.id == user);
+    }
+
+    /// Forgets every cached session of the users of `tenant` (the tenant was deleted).
+    pub fn evict_tenant(&self, tenant: TenantId) {
+        self.evict_where(|s| s.user.tenant_id == Some(tenant));
+    }
+
+    fn evict_where(&self, matches: impl Fn(&SessionState) -> bool) {
         let mut inner = self.lock();
         inner.epoch += 1;
         let ids: Vec<SessionId> = inner
             .entries
             .iter()
-            .filter(|(_, e)| e.state.as_ref().is_some_and(|s| s.user.id == user))
+            .filter(|(_, e)| e.state.as_ref().is_some_and(&matches))
             .map(|(id, _)| *id)
             .collect();
         for id in ids {

@@ -73,7 +73,9 @@ pub struct SetupRequest {
     /// The token of the URL printed by `auditpulse serve`.
     #[schema(value_type = String)]
     pub token: SecretString,
+    #[schema(min_length = 1)]
     pub tenant_name: String,
+    #[schema(min_length = 3, max_length = 254)]
     pub email: String,
     /// 12 to 128 characters, not a common password, not containing the e-mail's name.
     #[schema(value_type = String, format = Password)]

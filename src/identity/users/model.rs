@@ -22,12 +22,14 @@ const ROLE_MESSAGE: &str = "must be one of viewer, auditor, admin";
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUser {
     /// Unique across the installation (login is by e-mail), compared without regard to case.
+    #[schema(min_length = 3, max_length = 254)]
     pub email: String,
     /// 12 to 128 characters, not a common password, not containing the e-mail's name.
     #[serde(deserialize_with = "secret")]
     #[schema(value_type = String, format = Password)]
     pub password: SecretString,
     /// `viewer`, `auditor` or `admin`.
+    #[schema(value_type = crate::auth::Role)]
     pub role: String,
     /// Up to 100 characters.
     pub display_name: Option<String>,
@@ -37,6 +39,7 @@ pub struct CreateUser {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UpdateUser {
     /// `viewer`, `auditor` or `admin`.
+    #[schema(value_type = Option<crate::auth::Role>)]
     pub role: Option<String>,
     /// `false` deactivates the account and ends all its sessions.
     pub active: Option<bool>,

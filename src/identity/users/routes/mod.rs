@@ -8,8 +8,7 @@
 
 pub mod sessions;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -26,12 +25,14 @@ use crate::identity::IdentityState;
 use crate::identity::{TenantScope, User};
 use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
-use crate::web::{ClientIp, ValidJson};
+use crate::web::{ClientIp, ValidJson, ValidQuery};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// Return users created after this one (the previous page's `next_after`).
     after: Option<UserId>,
@@ -46,11 +47,11 @@ pub async fn list(
     State(state): State<IdentityState>,
     principal: Principal,
     scope: TenantScope,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<ValidQuery<ListParams>, Error>,
 ) -> Result<Json<UserPage>> {
     principal.require(Permission::UsersRead)?;
     let (tenant, _) = own_tenant(&scope)?;
-    let Query(params) = params.map_err(|e| Error::BadRequest(e.body_text()))?;
+    let ValidQuery(params) = params?;
     let limit = page_size(params.limit)?;
     let items = state
         .store
