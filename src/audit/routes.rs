@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::model::{ActorKind, AuditEvent, NewAuditEvent, Outcome};
 use super::AuditQuery;
-use crate::auth::{Permission, Principal, PrincipalKind};
+use crate::auth::{Permission, Principal, PrincipalKind, Scoped};
 use crate::domain::time::{self, Timestamp};
 use crate::error::{Error, Result};
 use crate::store::Scope;
@@ -86,16 +86,6 @@ fn parse_time(name: &str, value: Option<&str>) -> Result<Option<Timestamp>> {
         .transpose()
 }
 
-fn scope_of(principal: &Principal) -> Result<Scope> {
-    match (principal.system_admin, principal.tenant) {
-        (true, _) => Ok(Scope::System),
-        (false, Some(tenant)) => Ok(Scope::Tenant(tenant)),
-        (false, None) => Err(Error::PermissionDenied {
-            permission: Permission::AuditRead.as_str(),
-        }),
-    }
-}
-
 fn query_of(params: &AuditParams, scope: Scope) -> Result<(AuditQuery, Format)> {
     let format = match params.format.as_deref() {
         None | Some("json") => Format::Json,
@@ -150,13 +140,12 @@ pub async fn list(
     headers: HeaderMap,
     params: Result<ValidQuery<AuditParams>, Error>,
 ) -> Result<Response> {
-    principal.require(Permission::AuditRead)?;
-    let scope = scope_of(&principal)?;
+    let trail = Scoped::open_system_wide(&principal, Permission::AuditRead, state.store.clone())?;
     let ValidQuery(params) = params?;
-    let (query, format) = query_of(&params, scope)?;
+    let (query, format) = query_of(&params, trail.scope())?;
     if format == Format::Json {
-        let items = state
-            .store
+        let items = trail
+            .store()
             .query_audit(&AuditQuery {
                 limit: query.limit + 1,
                 ..query.clone()

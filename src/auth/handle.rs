@@ -44,6 +44,27 @@ impl<T: ?Sized> Scoped<T> {
         Ok(handle)
     }
 
+    /// For what system administrators read across tenants (the audit trail, security alerts):
+    /// the system scope for a system administrator, the caller's tenant otherwise, `Forbidden`
+    /// for a caller with neither.
+    pub fn open_system_wide(
+        principal: &Principal,
+        permission: Permission,
+        store: Arc<T>,
+    ) -> Result<Self> {
+        principal.require(permission)?;
+        let scope = match (principal.system_admin, principal.tenant) {
+            (true, _) => Scope::System,
+            (false, Some(tenant)) => Scope::Tenant(tenant),
+            (false, None) => return Err(crate::error::Error::Forbidden),
+        };
+        Ok(Self {
+            store,
+            scope,
+            permission,
+        })
+    }
+
     /// The scope every storage call through this handle must use.
     pub fn scope(&self) -> Scope {
         self.scope
@@ -83,6 +104,22 @@ mod tests {
         assert_eq!(handle.tenant(), Some(tenant));
         assert!(matches!(
             Scoped::open(&viewer, Permission::UsersWrite, Arc::new(())),
+            Err(Error::PermissionDenied { .. })
+        ));
+    }
+
+    #[test]
+    fn system_wide_reading_is_for_system_administrators_only() {
+        let tenant = TenantId::new();
+        let admin_with_tenant = principal(Some(Role::Admin), Some(tenant), true);
+        let all = Scoped::open_system_wide(&admin_with_tenant, Permission::AuditRead, Arc::new(()));
+        assert_eq!(all.unwrap().scope(), Scope::System);
+        let auditor = principal(Some(Role::Auditor), Some(tenant), false);
+        let own = Scoped::open_system_wide(&auditor, Permission::AuditRead, Arc::new(()));
+        assert_eq!(own.unwrap().scope(), Scope::Tenant(tenant));
+        let viewer = principal(Some(Role::Viewer), Some(tenant), false);
+        assert!(matches!(
+            Scoped::open_system_wide(&viewer, Permission::AuditRead, Arc::new(())),
             Err(Error::PermissionDenied { .. })
         ));
     }

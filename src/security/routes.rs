@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::SecurityAlertFilter;
 use super::{SecurityAlert, SecurityAlertKind, Severity};
-use crate::auth::{Permission, Principal};
+use crate::auth::{Permission, Principal, Scoped};
 use crate::error::{Error, Result};
-use crate::store::Scope;
 use crate::web::pagination::{page_size, split_page};
 use crate::web::ValidQuery;
 
@@ -53,20 +52,18 @@ pub async fn list(
     principal: Principal,
     params: Result<ValidQuery<AlertParams>, Error>,
 ) -> Result<Json<SecurityAlertPage>> {
-    principal.require(Permission::SecurityRead)?;
+    let alerts = Scoped::open_system_wide(&principal, Permission::SecurityRead, state.store)?;
     let ValidQuery(params) = params?;
     let limit = page_size(params.limit)?;
-    let scope = match (principal.system_admin, principal.tenant) {
-        (true, _) => Scope::System,
-        (false, Some(tenant)) => Scope::Tenant(tenant),
-        (false, None) => return Err(Error::Forbidden),
-    };
     let filter = SecurityAlertFilter {
         kind: params.kind,
         min_severity: params.min_severity,
         before: params.before,
     };
-    let items = state.store.list_alerts(scope, &filter, limit + 1).await?;
+    let items = alerts
+        .store()
+        .list_alerts(alerts.scope(), &filter, limit + 1)
+        .await?;
     let (items, next_before) = split_page(items, limit, |a| a.id);
     Ok(Json(SecurityAlertPage { items, next_before }))
 }

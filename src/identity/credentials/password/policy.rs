@@ -63,7 +63,7 @@ fn is_repetitive(password: &str) -> bool {
     let chars: Vec<char> = password.to_lowercase().chars().collect();
     let repeated = (1..=MAX_REPEATED_UNIT).any(|unit| {
         chars.len() > unit
-            && chars.len() % unit == 0
+            && chars.len().is_multiple_of(unit)
             && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
     });
     let steps: Vec<i64> = chars
