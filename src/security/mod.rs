@@ -113,7 +113,34 @@ pub struct AlertDraft {
     pub evidence: serde_json::Value,
 }
 
-/// A stored alert.
+/// Where an alert stands. Security monitoring raises alerts open; acknowledging and resolving come
+/// with alert delivery, which takes this model over for every source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Open => "open",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Open, Self::Acknowledged, Self::Resolved]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A stored alert: the first source of the one alert model (kind, severity, tenant,
+/// deduplication key, what it is about, the numbers, state, how often raised).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SecurityAlert {
     #[schema(value_type = String, format = Uuid)]
@@ -128,10 +155,16 @@ pub struct SecurityAlert {
     pub evidence: serde_json::Value,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    /// Alerts with the same key and tenant are the same matter (`kind:subject`).
+    pub dedup_key: String,
+    pub state: AlertState,
+    /// How many times it has been raised.
+    pub occurrences: u64,
 }
 
 impl SecurityAlert {
     pub fn from_draft(draft: AlertDraft) -> Self {
+        let dedup_key = format!("{}:{}", draft.kind.as_str(), draft.subject);
         SecurityAlert {
             id: uuid::Uuid::now_v7(),
             kind: draft.kind,
@@ -141,6 +174,9 @@ impl SecurityAlert {
             summary: draft.summary,
             evidence: draft.evidence,
             created_at: crate::domain::time::now(),
+            dedup_key,
+            state: AlertState::Open,
+            occurrences: 1,
         }
     }
 }

@@ -192,6 +192,10 @@ async fn repeated_rate_limit_breaches_raise_api_abuse(backend: Backend) {
     }
     let alert = found.first().expect("an api_abuse alert");
     assert_eq!(alert.subject, "ip 127.0.0.1");
+    // Stored in the shape alert delivery takes over: deduplication key, state, count.
+    assert_eq!(alert.dedup_key, "api_abuse:ip 127.0.0.1");
+    assert_eq!(alert.state, auditpulse::security::AlertState::Open);
+    assert_eq!(alert.occurrences, 1);
     assert_eq!(alert.evidence["breaches"], 2);
     assert_eq!(alert.evidence["route"], "/api/v1/tenants");
 }

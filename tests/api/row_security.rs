@@ -85,6 +85,9 @@ fn alert(tenant_id: Option<TenantId>) -> SecurityAlert {
         summary: "test".into(),
         evidence: serde_json::json!({}),
         created_at: auditpulse::domain::time::now(),
+        dedup_key: "privilege_escalation:user".into(),
+        state: auditpulse::security::AlertState::Open,
+        occurrences: 1,
     }
 }
 

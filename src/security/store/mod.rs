@@ -14,7 +14,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use sqlx::{Database, Encode, FromRow, Type};
 
-use super::{LoginBaseline, SecurityAlert, SecurityAlertKind, Severity};
+use super::{AlertState, LoginBaseline, SecurityAlert, SecurityAlertKind, Severity};
 use crate::domain::TenantId;
 use crate::error::Result;
 use crate::store::codec::sql_id;
@@ -87,13 +87,14 @@ const OBSERVE: &str = "INSERT INTO login_baselines (user_id, kind, value, logins
 fn insert_alert_sql(evidence: &str) -> String {
     format!(
         "INSERT INTO security_alerts \
-         (id, tenant_id, kind, severity, subject, summary, evidence, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, {evidence}, $8)"
+         (id, tenant_id, kind, severity, subject, summary, evidence, created_at, dedup_key, \
+         state, occurrences) VALUES ($1, $2, $3, $4, $5, $6, {evidence}, $8, $9, $10, $11)"
     )
 }
 /// Severity as a number, for "this or higher": the order of [`Severity`].
 const LIST_ALERTS: &str = "SELECT id, tenant_id, kind, severity, subject, summary, \
-     CAST(evidence AS TEXT) AS evidence, created_at FROM security_alerts \
+     CAST(evidence AS TEXT) AS evidence, created_at, dedup_key, state, occurrences \
+     FROM security_alerts \
      WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR kind = $2) \
      AND CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 ELSE 3 END >= $3 \
      AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5";
@@ -108,6 +109,9 @@ struct SecurityAlertRow {
     summary: String,
     evidence: String,
     created_at: Time,
+    dedup_key: String,
+    state: String,
+    occurrences: i64,
 }
 
 impl TryFrom<SecurityAlertRow> for SecurityAlert {
@@ -124,6 +128,9 @@ impl TryFrom<SecurityAlertRow> for SecurityAlert {
             summary: row.summary,
             evidence: serde_json::from_str(&row.evidence).map_err(|_| corrupt("evidence"))?,
             created_at: row.created_at.0,
+            dedup_key: row.dedup_key,
+            state: AlertState::parse(&row.state).ok_or_else(|| corrupt("state"))?,
+            occurrences: u64::try_from(row.occurrences).map_err(|_| corrupt("occurrences"))?,
         })
     }
 }
@@ -163,6 +170,9 @@ where
             .bind(alert.summary.as_str())
             .bind(alert.evidence.to_string())
             .bind(Time(alert.created_at))
+            .bind(alert.dedup_key.as_str())
+            .bind(alert.state.as_str())
+            .bind(i64::try_from(alert.occurrences).unwrap_or(i64::MAX))
     }
 
     fn list_alerts(
