@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
+use crate::jobs::{Handler, JobStore, Runner, RunnerConfig, Schedule};
 use crate::metrics::{self, Metrics};
 use crate::ratelimit::RateLimiter;
 use crate::security::{self, MonitorTask};
@@ -38,6 +39,26 @@ pub struct ApplicationBuilder {
     config: Config,
     extra_authenticator: Option<Arc<dyn Authenticator>>,
     sinks: Vec<Arc<dyn EventSink>>,
+    jobs: JobsSetup,
+}
+
+/// What the job runner is given: settings, handlers by kind, periodic schedules.
+#[derive(Default)]
+struct JobsSetup {
+    config: RunnerConfig,
+    handlers: Vec<(String, Arc<dyn Handler>)>,
+    schedules: Vec<Schedule>,
+}
+
+impl JobsSetup {
+    fn runner(self, store: Arc<dyn JobStore>) -> Runner {
+        let runner = Runner::new(store, self.config);
+        let runner = self
+            .handlers
+            .into_iter()
+            .fold(runner, |r, (kind, handler)| r.handle(kind, handler));
+        self.schedules.into_iter().fold(runner, Runner::every)
+    }
 }
 
 impl ApplicationBuilder {
@@ -51,6 +72,24 @@ impl ApplicationBuilder {
     /// Another receiver of security events.
     pub fn event_sink(mut self, sink: Arc<dyn EventSink>) -> Self {
         self.sinks.push(sink);
+        self
+    }
+
+    /// Runs background jobs of `kind` with `handler`.
+    pub fn job_handler(mut self, kind: impl Into<String>, handler: Arc<dyn Handler>) -> Self {
+        self.jobs.handlers.push((kind.into(), handler));
+        self
+    }
+
+    /// Enqueues a job of `schedule.kind` once per `schedule.interval`.
+    pub fn job_schedule(mut self, schedule: Schedule) -> Self {
+        self.jobs.schedules.push(schedule);
+        self
+    }
+
+    /// How the job runner polls, how many jobs it runs at once, its lease and backoff.
+    pub fn job_runner(mut self, config: RunnerConfig) -> Self {
+        self.jobs.config = config;
         self
     }
 
@@ -105,6 +144,8 @@ impl ApplicationBuilder {
         tasks.register(monitor_task);
         sinks.push(monitor);
         sinks.push(Arc::new(AuditSink::new(audit.clone())));
+        // Registered last, so it drains first: its jobs' events still reach the audit writer.
+        tasks.register(self.jobs.runner(store.clone()).start());
         // As many hashes at once as there are cores: more would only queue on the CPU.
         let hash_slots = std::thread::available_parallelism().map_or(2, |n| n.get());
         let passwords = Arc::new(PasswordHasher::new(
@@ -193,6 +234,7 @@ impl Application {
             config,
             extra_authenticator: None,
             sinks: Vec::new(),
+            jobs: JobsSetup::default(),
         }
     }
 

@@ -24,6 +24,7 @@ use crate::error::Result;
 use crate::events::Events;
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, IdentityState, SessionCache};
+use crate::jobs::JobStore;
 use crate::metrics::Metrics;
 use crate::ratelimit::{Limits, RateLimiter};
 use crate::security::routes::SecurityState;
@@ -35,11 +36,17 @@ use crate::web::ClientIp;
 
 /// Everything a backend provides.
 pub trait Store:
-    SchemaStore + TenantStore + CryptoStore + MonitorStore + AuditStore + IdentityStore
+    SchemaStore + TenantStore + CryptoStore + MonitorStore + AuditStore + IdentityStore + JobStore
 {
 }
 impl<T> Store for T where
-    T: SchemaStore + TenantStore + CryptoStore + MonitorStore + AuditStore + IdentityStore
+    T: SchemaStore
+        + TenantStore
+        + CryptoStore
+        + MonitorStore
+        + AuditStore
+        + IdentityStore
+        + JobStore
 {
 }
 

@@ -41,7 +41,12 @@ async fn readyz_lists_every_background_task_and_fails_when_one_stops(backend: Ba
         .iter()
         .map(|t| (t["name"].as_str().unwrap().to_owned(), t["running"] == true))
         .collect();
-    for name in ["audit_writer", "audit_retention", "security_monitor"] {
+    for name in [
+        "audit_writer",
+        "audit_retention",
+        "security_monitor",
+        "job_runner",
+    ] {
         assert!(
             tasks.contains(&(name.to_owned(), true)),
             "{name} missing from {tasks:?}"
