@@ -17,6 +17,7 @@ mod headers;
 mod health;
 mod identity_store;
 mod input;
+mod job_runner;
 mod jobs;
 mod key_rotation;
 mod lockout;
