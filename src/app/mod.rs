@@ -285,6 +285,7 @@ impl Application {
                 listener,
                 self.state.metrics.clone(),
                 self.state.store.clone(),
+                self.state.store.clone(),
                 wait,
             ))
         });

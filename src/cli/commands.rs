@@ -16,6 +16,7 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
         Command::Audit(AuditCommand::Verify) => audit_verify(out).await,
         Command::Tenant(command) => super::identity::tenant(command, out).await,
         Command::User(command) => super::identity::user(command, out).await,
+        Command::Jobs(command) => super::jobs::run(command, out).await,
     }
 }
 

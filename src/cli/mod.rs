@@ -5,6 +5,7 @@
 
 mod commands;
 mod identity;
+mod jobs;
 mod keys;
 
 use std::io::Write;
@@ -20,6 +21,7 @@ Examples:
   auditpulse keys rotate --reencrypt-data
   auditpulse tenant create \"Acme Corp\" --slug acme
   auditpulse user create --email jane@acme.example --tenant acme --role admin
+  auditpulse jobs list --state dead
 
 Configuration comes from environment variables and a .env file in the working directory;
 see .env.example for every variable and its default.";
@@ -82,6 +84,38 @@ pub enum Command {
         printf '%s\\n' \"$PW\" | auditpulse user create --email jo@acme.io --tenant acme --role admin"
     )]
     User(UserCommand),
+    /// Inspect the background job queue.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  auditpulse jobs list --state failed --kind plaid.sync"
+    )]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first, as a table: id, kind, state, attempts, next run, tenant, last error.
+    #[command(
+        after_help = "Examples:\n  auditpulse jobs list\n  auditpulse jobs list --state dead --kind plaid.sync --limit 20\n\n\
+        States: queued, running, succeeded, failed (retried at its next run), dead (out of\n\
+        attempts). Reads every tenant's jobs; needs a database at the current schema."
+    )]
+    List {
+        /// Only jobs in this state.
+        #[arg(long, value_parser = parse_state)]
+        state: Option<crate::jobs::JobState>,
+        /// Only jobs of this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many jobs (1 to 1000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        limit: u32,
+    },
+}
+
+fn parse_state(s: &str) -> Result<crate::jobs::JobState, String> {
+    crate::jobs::JobState::parse(s)
+        .ok_or_else(|| "expected queued, running, succeeded, failed or dead".to_owned())
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,6 +18,7 @@ use prometheus_client::registry::Registry;
 pub use server::serve;
 
 use crate::events::{EventSink, SecurityEvent, SecurityEventKind};
+use crate::jobs::{JobCount, JobState};
 use crate::store::PoolStats;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -51,6 +52,12 @@ struct AlertLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    kind: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: String,
 }
@@ -78,6 +85,7 @@ pub struct Metrics {
     role_changes: Counter,
     admin_actions: Family<ActionLabels, Counter>,
     audit_events: Family<ActionLabels, Counter>,
+    jobs: Family<JobLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -106,6 +114,7 @@ impl Metrics {
             role_changes: Counter::default(),
             admin_actions: Family::default(),
             audit_events: Family::default(),
+            jobs: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -188,6 +197,11 @@ impl Metrics {
             "Events appended to the audit trail by action",
             metrics.audit_events.clone(),
         );
+        registry.register(
+            "jobs",
+            "Background jobs by kind and state, sampled at scrape",
+            metrics.jobs.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -227,6 +241,25 @@ impl Metrics {
                 status,
             })
             .inc();
+    }
+
+    /// Sets the job gauges: every state of every kind counted (zero where none is in it).
+    pub fn set_jobs(&self, counts: &[JobCount]) {
+        for count in counts {
+            for state in JobState::ALL {
+                let n = counts
+                    .iter()
+                    .find(|c| c.kind == count.kind && c.state == state)
+                    .map_or(0, |c| c.count);
+                let labels = JobLabels {
+                    kind: count.kind.clone(),
+                    state: state.as_str().to_owned(),
+                };
+                self.jobs
+                    .get_or_create(&labels)
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+        }
     }
 
     /// The exposition text, with the database pool sampled now.

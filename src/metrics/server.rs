@@ -1,4 +1,5 @@
-//! The metrics listener: `GET /metrics` only, on its own address.
+//! The metrics listener: `GET /metrics` only, on its own address. Pool and job gauges are
+//! sampled at each scrape.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,15 +12,21 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use super::Metrics;
+use crate::jobs::JobStore;
 use crate::store::SchemaStore;
 
 #[derive(Clone)]
 struct Scrape {
     metrics: Arc<Metrics>,
     store: Arc<dyn SchemaStore>,
+    jobs: Arc<dyn JobStore>,
 }
 
 async fn scrape(State(scrape): State<Scrape>) -> impl IntoResponse {
+    match scrape.jobs.count_jobs().await {
+        Ok(counts) => scrape.metrics.set_jobs(&counts),
+        Err(error) => tracing::warn!(%error, "cannot count jobs for metrics"),
+    }
     let body = scrape.metrics.render(scrape.store.pool_stats());
     (
         [(
@@ -34,11 +41,16 @@ pub async fn serve(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     store: Arc<dyn SchemaStore>,
+    jobs: Arc<dyn JobStore>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let router = Router::new()
         .route("/metrics", get(scrape))
-        .with_state(Scrape { metrics, store });
+        .with_state(Scrape {
+            metrics,
+            store,
+            jobs,
+        });
     if let Err(error) = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await

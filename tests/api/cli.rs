@@ -51,6 +51,8 @@ fn help_explains_every_command_with_an_example() {
         vec!["tenant", "create", "--help"],
         vec!["user", "--help"],
         vec!["user", "create", "--help"],
+        vec!["jobs", "--help"],
+        vec!["jobs", "list", "--help"],
     ] {
         let out = run(dir.path(), &args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");

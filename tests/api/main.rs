@@ -19,6 +19,7 @@ mod identity_store;
 mod input;
 mod job_runner;
 mod jobs;
+mod jobs_cli;
 mod key_rotation;
 mod lockout;
 mod login;
