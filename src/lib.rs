@@ -25,6 +25,8 @@ pub mod error;
 pub mod events;
 /// Users, login, sessions, TOTP, lockout, API keys, first-run setup; the real authenticator.
 pub mod identity;
+/// Bank spend: the ledger and its importers (OFX/QFX bank files).
+pub mod ledger;
 /// Masking of sensitive values for display, and the scrubber every log line passes through.
 pub mod mask;
 /// Prometheus metrics, served on their own listener.
