@@ -33,7 +33,7 @@ pub enum OfxError {
     NoStatement(String),
     #[error("{total} unreadable field(s): {}", list(.problems))]
     BadTransactions {
-        /// The first [`MAX_PROBLEMS`] problems, in file order.
+        /// The first [`MAX_PROBLEMS`] problems, in the order they were found.
         problems: Vec<Problem>,
         total: usize,
     },

@@ -118,9 +118,7 @@ fn body_start(text: &str, flavor: Flavor, start: usize) -> usize {
     let from = text.get(start..).map_or(0, |_| start);
     let rest = &text[from..];
     let offset = match flavor {
-        Flavor::Xml => rest
-            .to_ascii_uppercase()
-            .find("<?OFX")
+        Flavor::Xml => position_ignore_case(rest.as_bytes(), b"<?OFX")
             .and_then(|at| rest[at..].find("?>").map(|end| at + end + 2)),
         Flavor::Sgml => rest.find('<'),
         Flavor::Bare => Some(0),
@@ -133,9 +131,13 @@ fn starts_with_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    position_ignore_case(haystack, needle).is_some()
+}
+
+fn position_ignore_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack
         .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -168,6 +168,12 @@ fn broken_structure_is_refused_with_its_line() {
     let message = parse(no_account.as_bytes()).unwrap_err().to_string();
     assert!(message.contains("line 7: ACCTID is missing"), "{message}");
     assert!(matches!(parse(b"Date,Amount\n"), Err(OfxError::NotOfx(_))));
+    let unclosed = String::from_utf8(sgml("1252", "<STMTTRN><TRNTYPE>DEBIT\r\n<STMTTRN>")).unwrap();
+    let message = parse(unclosed.as_bytes()).unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "line 11: <STMTTRN> inside the <STMTTRN> opened at line 10: a </STMTTRN> is missing"
+    );
 }
 
 #[test]

@@ -80,9 +80,7 @@ impl<'a> Reader<'a> {
                 None
             }
             "STMTTRN" => {
-                if let Some(open) = self.open.as_mut() {
-                    open.transaction = Some(Draft::new(line));
-                }
+                self.open_transaction(line)?;
                 None
             }
             _ => None,
@@ -97,6 +95,22 @@ impl<'a> Reader<'a> {
             self.open = Some(Open::new(kind, line));
         }
         self.stack.push((tag, line));
+        Ok(())
+    }
+
+    /// A `<STMTTRN>` inside an open one means a `</STMTTRN>` is missing: refused, not merged.
+    fn open_transaction(&mut self, line: usize) -> Result<(), OfxError> {
+        let Some(open) = self.open.as_mut() else {
+            return Ok(());
+        };
+        if let Some(previous) = &open.transaction {
+            let reason = format!(
+                "<STMTTRN> inside the <STMTTRN> opened at line {}: a </STMTTRN> is missing",
+                previous.line()
+            );
+            return Err(malformed(line, reason));
+        }
+        open.transaction = Some(Draft::new(line));
         Ok(())
     }
 

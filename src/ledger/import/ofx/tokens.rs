@@ -124,7 +124,8 @@ impl<'a> Elements<'a> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b));
         if !valid {
-            return Err((line, format!("<{}> is not a valid tag", shorten(inner))));
+            let reason = "a tag holds characters other than letters, digits and ._-:";
+            return Err((line, reason.to_owned()));
         }
         Ok((
             if closing {
@@ -173,7 +174,8 @@ impl<'a> Iterator for Elements<'a> {
         };
         Some(match token {
             Token::Close(tag) => Ok(Element::Close { tag, line }),
-            Token::Text(text) => Err((line, format!("text {:?} outside any tag", shorten(&text)))),
+            // The text itself is not quoted: it could be anything, an account number included.
+            Token::Text(_) => Err((line, "text outside any tag".to_owned())),
             Token::Open(tag) => Ok(self.after_open(tag, line)),
         })
     }
@@ -256,11 +258,6 @@ fn push_entity<'s>(out: &mut String, rest: &'s str) -> &'s str {
     }
 }
 
-/// At most 40 characters of something quoted in an error, so a huge garbled line stays readable.
-fn shorten(text: &str) -> String {
-    text.chars().take(40).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,13 +313,16 @@ mod tests {
     fn broken_markup_names_its_line() {
         for (body, line, reason) in [
             ("<OFX>\n<NAME", 2, "never closed"),
-            ("<OFX>\n\n< bad>", 3, "not a valid tag"),
+            ("<OFX>\n\n< bad>", 3, "characters other than"),
+            ("<OFX>\n<ACCTID>1<$2345678>", 2, "characters other than"),
+            ("12345678", 1, "outside any tag"),
             ("stray text", 1, "outside any tag"),
             ("<OFX>\n<NAME><![CDATA[x", 2, "CDATA"),
         ] {
             let err = Elements::new(body, 1).find_map(Result::err).unwrap();
             assert_eq!(err.0, line, "{body:?}");
             assert!(err.1.contains(reason), "{body:?}: {}", err.1);
+            assert!(!err.1.contains("2345678"), "the text is quoted: {}", err.1);
         }
     }
 }

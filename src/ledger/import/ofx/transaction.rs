@@ -55,6 +55,11 @@ impl<'a> Draft<'a> {
         }
     }
 
+    /// Line of the `<STMTTRN>` tag.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
     /// Records a leaf found under `parent` inside this transaction; unknown fields are ignored.
     pub fn set(&mut self, parent: &str, tag: &str, field: Field<'a>) {
         let slot = match (parent, tag) {
