@@ -87,13 +87,7 @@ impl<'a> Draft<'a> {
     ) -> Result<Transaction, Vec<Problem>> {
         let mut problems = Vec::new();
         let kind = self.required(&self.kind, "TRNTYPE", &mut problems);
-        let posted = self
-            .required(&self.posted, "DTPOSTED", &mut problems)
-            .and_then(|f| {
-                date::parse(&f.value)
-                    .map_err(|r| problems.push(problem(f, "DTPOSTED", r)))
-                    .ok()
-            });
+        let posted = self.posted(&mut problems);
         let currency = self.currency(context, &mut problems);
         let original_currency = self.original_currency.as_ref().and_then(|f| {
             let parsed = amount::currency(&f.value);
@@ -101,15 +95,8 @@ impl<'a> Draft<'a> {
                 .map_err(|r| problems.push(problem(f, "ORIGCURRENCY", r)))
                 .ok()
         });
-        let minor = self
-            .required(&self.amount, "TRNAMT", &mut problems)
-            .and_then(|f| {
-                let exponent = currency.map_or(context.exponent, |(_, e)| e);
-                let parsed = amount::money_out_minor(&f.value, exponent);
-                parsed
-                    .map_err(|r| problems.push(problem(f, "TRNAMT", r)))
-                    .ok()
-            });
+        let exponent = currency.map_or(context.exponent, |(_, e)| e);
+        let minor = self.minor(exponent, &mut problems);
         let (Some(kind), Some(posted), Some((currency, _)), Some(minor)) =
             (kind, posted, currency, minor)
         else {
@@ -135,6 +122,22 @@ impl<'a> Draft<'a> {
             memo: text(&self.memo),
             check_number: text(&self.check_number),
         })
+    }
+
+    /// `DTPOSTED`, required.
+    fn posted(&self, problems: &mut Vec<Problem>) -> Option<date::OfxDate> {
+        let field = self.required(&self.posted, "DTPOSTED", problems)?;
+        date::parse(&field.value)
+            .map_err(|r| problems.push(problem(field, "DTPOSTED", r)))
+            .ok()
+    }
+
+    /// `TRNAMT`, required, in minor units with positive = money out.
+    fn minor(&self, exponent: u32, problems: &mut Vec<Problem>) -> Option<i64> {
+        let field = self.required(&self.amount, "TRNAMT", problems)?;
+        amount::money_out_minor(&field.value, exponent)
+            .map_err(|r| problems.push(problem(field, "TRNAMT", r)))
+            .ok()
     }
 
     /// A present, non-empty field, or a problem saying it is missing.
