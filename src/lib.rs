@@ -27,6 +27,8 @@ pub mod events;
 pub mod identity;
 /// Durable background jobs: the queue, leases, retries with backoff, periodic jobs, the runner.
 pub mod jobs;
+/// Bank spend: the ledger and its importers (so far the OFX/QFX reader).
+pub mod ledger;
 /// Masking of sensitive values for display, and the scrubber every log line passes through.
 pub mod mask;
 /// Prometheus metrics, served on their own listener.
