@@ -3,4 +3,5 @@
 //! Invariant: readers do no I/O and never log; what they return or refuse is decided by the bytes
 //! alone, so the same file always gives the same result.
 
+pub mod csv;
 pub mod ofx;

@@ -6,7 +6,7 @@
 //! meaning money out and times in UTC, or an [`OfxError`] naming lines and reasons. Account numbers
 //! stay in a [`SecretString`]: never printed, never in an error.
 
-mod amount;
+pub(crate) mod amount;
 mod date;
 mod error;
 mod fitid;
