@@ -92,17 +92,13 @@ fn yes() -> bool {
     true
 }
 
-/// A validated mapping.
+/// What the reader takes from a validated mapping beyond its columns (resolved against the
+/// file's header by `columns`).
 #[derive(Clone, Debug)]
 pub struct Layout {
-    pub date: Column,
     pub date_format: DateFormat,
-    pub amount: Amounts,
     pub sign: SignConvention,
     pub separators: Separators,
-    pub description: Option<Column>,
-    pub counterparty: Option<Column>,
-    pub currency: Option<Column>,
     pub default_currency: Option<(Currency, u32)>,
     pub delimiter: Option<u8>,
     pub header: bool,
@@ -126,14 +122,9 @@ impl CsvMapping {
         let encoding = self.encoding.as_deref().map(by_label).transpose()?;
         self.check_columns()?;
         Ok(Layout {
-            date: self.date.clone(),
             date_format,
-            amount: self.amount.clone(),
             sign: self.sign,
             separators,
-            description: self.description.clone(),
-            counterparty: self.counterparty.clone(),
-            currency: self.currency.clone(),
             default_currency,
             delimiter,
             header: self.header,
