@@ -197,13 +197,19 @@ fn find_header(
         .iter()
         .any(|(_, c)| matches!(c, Column::Name(_)));
     let search = if any_named { HEADER_SEARCH } else { 1 };
-    for (n, record) in text.records(0).take(search).enumerate() {
+    let mut seen = 0;
+    for record in text.records(0).take(search) {
         let (_, record) = record?;
+        seen += 1;
         if let Some(slots) = columns::resolve(mapping, Some(&record)) {
-            return Ok((slots, n + 1));
+            return Ok((slots, seen));
         }
     }
-    Err(columns::wanted(mapping))
+    Err(if seen == 0 {
+        CsvError::NoRows
+    } else {
+        columns::wanted(mapping)
+    })
 }
 
 /// `auto`: the first date that shows its order decides the format for the whole file.

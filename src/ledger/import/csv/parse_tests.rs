@@ -231,6 +231,9 @@ fn bad_mappings_missing_headers_and_empty_files_are_refused() {
         parse(b"Date,Amount\n,\n", &m, "a").unwrap_err(),
         CsvError::NoRows
     );
+    for empty in [&b""[..], b"\xEF\xBB\xBF\r\n"] {
+        assert_eq!(parse(empty, &m, "a").unwrap_err(), CsvError::NoRows);
+    }
     assert!(matches!(
         parse(b"\xEF\xBB\xBFDate\xFF", &m, "a"),
         Err(CsvError::Encoding(_))
