@@ -107,7 +107,8 @@ fn xml_encoding(head: &[u8]) -> &'static Encoding {
     decl.split_once("encoding=")
         .and_then(|(_, rest)| {
             let quote = rest.chars().next()?;
-            rest[1..].split(quote).next()
+            // The "quote" is whatever follows `=`, possibly a multi-byte character.
+            rest[quote.len_utf8()..].split(quote).next()
         })
         .and_then(|label| Encoding::for_label(label.as_bytes()))
         .unwrap_or(UTF_8)
@@ -193,5 +194,11 @@ mod tests {
         let latin =
             b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><?OFX OFXHEADER=\"200\"?><OFX>\xE9";
         assert_eq!(body(latin), "<OFX>\u{e9}");
+    }
+
+    #[test]
+    fn a_multibyte_character_after_encoding_is_no_quote_to_split_on() {
+        let file = b"<?xml version=\"1.0\" encoding=\xE2\x82\xACx\xE2\x82\xAC?><?OFX?><OFX>\xE9";
+        assert_eq!(body(file), "<OFX>\u{e9}");
     }
 }

@@ -221,7 +221,11 @@ fn unescape(raw: &str) -> String {
         } else if rest.starts_with('&') {
             rest = push_entity(&mut out, rest);
         } else {
-            let next = rest[1..].find(['&', '<']).map_or(rest.len(), |at| at + 1);
+            // Past the whole first character: it may be several bytes long (`é` after `&amp;`).
+            let first = rest.chars().next().map_or(1, char::len_utf8);
+            let next = rest[first..]
+                .find(['&', '<'])
+                .map_or(rest.len(), |at| at + first);
             out.push_str(&rest[..next]);
             rest = &rest[next..];
         }
@@ -305,6 +309,26 @@ mod tests {
             vec![
                 leaf("NAME", "A <b> & C", 1),
                 leaf("MEMO", "Joe's & Co \u{e9} &bogus;", 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn text_after_an_entity_may_start_with_a_multibyte_character() {
+        let got = elements("<NAME>&amp;\u{ec}x</NAME><MEMO>&#233;\u{20ac}&lt;\u{1f600}</MEMO>");
+        assert_eq!(
+            got,
+            vec![
+                Element::Leaf {
+                    tag: "NAME",
+                    value: Cow::Owned("&\u{ec}x".to_owned()),
+                    line: 1
+                },
+                Element::Leaf {
+                    tag: "MEMO",
+                    value: Cow::Owned("\u{e9}\u{20ac}<\u{1f600}".to_owned()),
+                    line: 1
+                },
             ]
         );
     }
