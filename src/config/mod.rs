@@ -81,6 +81,14 @@ pub struct Config {
     /// Audit events older than this many days are pruned.
     pub audit_retention_days: u32,
     pub sessions: SessionConfig,
+    pub imports: ImportLimits,
+}
+
+/// Bounds on one bank-file import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    pub max_bytes: u64,
+    pub max_rows: u64,
 }
 
 /// Lifetimes of access tokens and sessions.
@@ -176,6 +184,7 @@ impl Config {
         let access_token_ttl = r.secs(vars::ACCESS_TOKEN_TTL, 24 * 3600);
         let idle_timeout = r.secs(vars::SESSION_IDLE_TIMEOUT, 30 * 24 * 3600);
         let max_lifetime = r.secs(vars::SESSION_MAX_LIFETIME, 365 * 24 * 3600);
+        let imports = read_import_limits(&mut r);
 
         let production = environment == Some(Environment::Production);
         let master_keys = read_master_keys(&mut r, &data_dir, production, mode);
@@ -210,6 +219,7 @@ impl Config {
             Some(access_token_ttl),
             Some(idle_timeout),
             Some(max_lifetime),
+            Some(imports),
         ) = (
             environment,
             debug,
@@ -233,6 +243,7 @@ impl Config {
             access_token_ttl,
             idle_timeout,
             max_lifetime,
+            imports,
         )
         else {
             return Err(r.errors);
@@ -266,6 +277,7 @@ impl Config {
                 idle_timeout,
                 max_lifetime,
             },
+            imports,
         };
         if config.environment == Environment::Production {
             let problems = production::problems(&config);
@@ -382,6 +394,15 @@ fn read_rate_limits(r: &mut Reader<'_>) -> Option<RateLimits> {
             max: max?,
         },
         max_clients: max_clients? as usize,
+    })
+}
+
+fn read_import_limits(r: &mut Reader<'_>) -> Option<ImportLimits> {
+    let max_bytes = r.get(vars::IMPORT_MAX_BYTES, |v| parse::integer(v, 1024, 1 << 32));
+    let max_rows = r.get(vars::IMPORT_MAX_ROWS, |v| parse::integer(v, 1, 100_000_000));
+    Some(ImportLimits {
+        max_bytes: max_bytes?,
+        max_rows: max_rows?,
     })
 }
 

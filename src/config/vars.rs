@@ -67,6 +67,8 @@ pub const AUDIT_RETENTION_DAYS: &str = "AUDITPULSE_AUDIT_RETENTION_DAYS";
 pub const ACCESS_TOKEN_TTL: &str = "AUDITPULSE_ACCESS_TOKEN_TTL";
 pub const SESSION_IDLE_TIMEOUT: &str = "AUDITPULSE_SESSION_IDLE_TIMEOUT";
 pub const SESSION_MAX_LIFETIME: &str = "AUDITPULSE_SESSION_MAX_LIFETIME";
+pub const IMPORT_MAX_BYTES: &str = "AUDITPULSE_IMPORT_MAX_BYTES";
+pub const IMPORT_MAX_ROWS: &str = "AUDITPULSE_IMPORT_MAX_ROWS";
 
 /// Every variable, in the order `config check` and `.env.example` show them.
 pub const ALL: &[Var] = &[
@@ -107,6 +109,8 @@ pub const ALL: &[Var] = &[
     var(ACCESS_TOKEN_TTL, "1800", "seconds an access token (JWT) is valid; sessions are checked on every request regardless"),
     var(SESSION_IDLE_TIMEOUT, "1800", "seconds without activity after which a session ends"),
     var(SESSION_MAX_LIFETIME, "604800", "seconds after login at which a session ends whatever its activity (7 days)"),
+    var(IMPORT_MAX_BYTES, "20971520", "largest bank file (OFX, QFX, CSV) accepted by POST /api/v1/imports and `auditpulse import`, in bytes (20 MiB)"),
+    var(IMPORT_MAX_ROWS, "1000000", "most transactions accepted in one bank file"),
 ];
 
 /// The variable named `name`, if AuditPulse knows it.
