@@ -5,3 +5,4 @@
 
 pub mod csv;
 pub mod ofx;
+pub(crate) mod text;
