@@ -58,6 +58,12 @@ impl<R: Read> Decoding<R> {
         }
     }
 
+    /// Replaces what is not valid in a non-UTF-8 encoding (UTF-16 included) instead of refusing.
+    pub fn lossy(mut self) -> Self {
+        self.strict = false;
+        self
+    }
+
     /// Appends the next decoded text to `out`; `Ok(false)` once the input is exhausted (text
     /// appended by that last call, the decoder's flush, still counts).
     pub fn fill(&mut self, out: &mut String) -> Result<bool, TextError> {

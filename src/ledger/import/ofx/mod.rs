@@ -101,6 +101,11 @@ pub struct Transaction {
     pub check_number: Option<String>,
 }
 
+/// Whether the file's first bytes show an OFX header or an `<OFX>` root.
+pub fn is_ofx(head: &[u8]) -> bool {
+    header::sniff(head).is_ok()
+}
+
 /// Reads a whole OFX/QFX file, with generated FITIDs keyed by no ledger account (see
 /// [`parse_for`]).
 pub fn parse(bytes: &[u8]) -> Result<OfxFile, OfxError> {

@@ -71,7 +71,7 @@ impl<E> From<io::Error> for StreamError<E> {
 impl<E> From<TextError> for StreamError<E> {
     fn from(e: TextError) -> Self {
         match e {
-            // Only strict UTF-16 refuses: read like `parse`'s lossy decoding would not.
+            // Lossy decoding never refuses, and UTF-8 was checked first; kept for completeness.
             TextError::Invalid(reason) => StreamError::Ofx(OfxError::NotOfx(reason)),
             TextError::Io(e) => StreamError::Io(e),
         }
@@ -98,7 +98,7 @@ pub fn stream<R: Read + Seek, E>(
         }
     }
     input.seek(SeekFrom::Start(bom))?;
-    let mut chunks = Chunks::new(Decoding::new(input, encoding));
+    let mut chunks = Chunks::new(Decoding::new(input, encoding).lossy());
     chunks.skip_header(sniffed.flavor, sniffed.start)?;
     let mut reader = Reader::new(options.account, true);
     loop {
