@@ -11,6 +11,7 @@
 //! tenant's data key before they reach the database, and account numbers leave it only masked.
 
 mod accounts;
+pub mod importer;
 pub mod counterparty;
 pub mod import;
 pub mod imports;

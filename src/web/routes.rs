@@ -68,7 +68,7 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::vendors::list, ledger::vendors::add))
         .routes(routes!(ledger::vendors::delete))
         .routes(routes!(ledger::mappings::list, ledger::mappings::put))
-        .routes(routes!(ledger::imports::list))
+        .routes(routes!(ledger::imports::list, ledger::imports::create))
         .route_layer(from_fn_with_state(
             auth::Gate::from_ref(state),
             auth::require_principal,
