@@ -73,7 +73,11 @@ pub async fn run(args: &ImportArgs, out: &mut dyn Write) -> Result<(), Failure> 
                 max_rows: config.imports.max_rows,
             };
             let progress = Arc::new(Progress::default());
-            let imported = with_progress(ledger.import_file(tenant.id, job, progress.clone()), &progress).await;
+            let imported = with_progress(
+                ledger.import_file(tenant.id, job, progress.clone()),
+                &progress,
+            )
+            .await;
             if let Ok(summary) = &imported {
                 record(
                     store.clone(),
@@ -90,7 +94,8 @@ pub async fn run(args: &ImportArgs, out: &mut dyn Write) -> Result<(), Failure> 
     };
     store.close().await;
     let summary = result?;
-    let _ = writeln!(
+    let _ =
+        writeln!(
         out,
         "imported {} of {} transactions ({} already in the ledger) from {} file {} into account {}",
         summary.imported, summary.rows, summary.duplicates, summary.format,
@@ -104,12 +109,16 @@ async fn saved_mapping(
     tenant: crate::domain::TenantId,
     name: &str,
 ) -> Result<CsvMapping, Failure> {
-    let row = ledger.store().mapping(tenant, name).await?.ok_or_else(|| Failure {
-        lines: vec![format!(
-            "no saved mapping {name:?}; save one with POST /api/v1/import-mappings"
-        )],
-        causes: None,
-    })?;
+    let row = ledger
+        .store()
+        .mapping(tenant, name)
+        .await?
+        .ok_or_else(|| Failure {
+            lines: vec![format!(
+                "no saved mapping {name:?}; save one with POST /api/v1/import-mappings"
+            )],
+            causes: None,
+        })?;
     serde_json::from_str(&row.mapping)
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored mapping {name:?}: {e}")).into())
 }

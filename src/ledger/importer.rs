@@ -99,7 +99,15 @@ impl Ledger {
             let account = job.account.to_string();
             let max_rows = job.max_rows;
             tokio::task::spawn_blocking(move || {
-                read_file(&path, format, mapping.map(|(_, m)| m), &account, max_rows, tx, &progress)
+                read_file(
+                    &path,
+                    format,
+                    mapping.map(|(_, m)| m),
+                    &account,
+                    max_rows,
+                    tx,
+                    &progress,
+                )
             })
         };
         let mut written: Result<()> = Ok(());
@@ -145,9 +153,13 @@ fn to_spend(source: Source, account: AccountId, record: Record) -> NewSpend {
 
 /// The format (from the first 4 KiB), SHA-256 and size of the file.
 fn inspect(path: &PathBuf) -> Result<(Format, String, u64)> {
-    let mut file = File::open(path).map_err(|e| Error::BadRequest(format!("cannot open the file: {e}")))?;
+    let mut file =
+        File::open(path).map_err(|e| Error::BadRequest(format!("cannot open the file: {e}")))?;
     let mut head = Vec::with_capacity(4096);
-    (&mut file).take(4096).read_to_end(&mut head).map_err(io_error)?;
+    (&mut file)
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(io_error)?;
     let format = import::detect(&head).map_err(Error::from)?;
     file.seek(SeekFrom::Start(0)).map_err(io_error)?;
     let mut hasher = Sha256::new();
@@ -186,7 +198,8 @@ fn read_file(
     };
     import::read(input, &options, &mut sink)?;
     if !batch.is_empty() {
-        tx.blocking_send(batch).map_err(|_| ImportError::Sink(stopped()))?;
+        tx.blocking_send(batch)
+            .map_err(|_| ImportError::Sink(stopped()))?;
     }
     Ok(())
 }

@@ -11,9 +11,9 @@
 //! tenant's data key before they reach the database, and account numbers leave it only masked.
 
 mod accounts;
-pub mod importer;
 pub mod counterparty;
 pub mod import;
+pub mod importer;
 pub mod imports;
 pub mod model;
 mod read;

@@ -29,11 +29,12 @@ pub async fn limit_body(
     request: Request,
     next: Next,
 ) -> Response {
-    let limit = if request.method() == axum::http::Method::POST && request.uri().path() == IMPORTS_PATH {
-        limits.imports
-    } else {
-        limits.default
-    };
+    let limit =
+        if request.method() == axum::http::Method::POST && request.uri().path() == IMPORTS_PATH {
+            limits.imports
+        } else {
+            limits.default
+        };
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -136,9 +136,9 @@ async fn spool(state: &LedgerState, mut field: Field<'_>) -> Result<tempfile::Na
         private_dir(&dir)?;
         tempfile::NamedTempFile::new_in(dir)
     })
-        .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!("spooling task: {e}")))?
-        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("creating the upload file")))?;
+    .await
+    .map_err(|e| Error::Internal(anyhow::anyhow!("spooling task: {e}")))?
+    .map_err(|e| Error::Internal(anyhow::Error::new(e).context("creating the upload file")))?;
     let mut written: u64 = 0;
     while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
         written += chunk.len() as u64;
@@ -159,7 +159,10 @@ async fn small_text(field: Field<'_>) -> Result<String> {
     let name = field.name().unwrap_or("").to_owned();
     let bytes = field.bytes().await.map_err(bad_form)?;
     if bytes.len() > 64 * 1024 {
-        return Err(Error::Validation(vec![FieldError::new(name, "is longer than 64 KiB")]));
+        return Err(Error::Validation(vec![FieldError::new(
+            name,
+            "is longer than 64 KiB",
+        )]));
     }
     String::from_utf8(bytes.to_vec())
         .map_err(|_| Error::Validation(vec![FieldError::new(name, "is not UTF-8 text")]))
@@ -174,7 +177,10 @@ async fn mapping(ledger: &Ledger, tenant: TenantId, text: &str) -> Result<(Strin
     let text = text.trim();
     if text.starts_with('{') {
         let mapping: CsvMapping = serde_json::from_str(text).map_err(|e| {
-            Error::Validation(vec![FieldError::new("mapping", format!("is not a mapping: {e}"))])
+            Error::Validation(vec![FieldError::new(
+                "mapping",
+                format!("is not a mapping: {e}"),
+            )])
         })?;
         if let Err(reason) = super::mappings::check(&mapping) {
             return Err(Error::Validation(vec![FieldError::new("mapping", reason)]));
