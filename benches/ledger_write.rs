@@ -20,6 +20,8 @@
 //! SQLite database as `DIR/auditpulse.db` with the tenant `bench` (what `bench/transactions.sh`
 //! serves) and skips PostgreSQL; `LEDGER_BENCH_MASTER_KEYS` gives the master key to seal with
 //! (the server's `AUDITPULSE_MASTER_KEYS`), otherwise one is generated for the run.
+//! `LEDGER_BENCH_KEEP_POSTGRES=1` keeps the PostgreSQL database (for `EXPLAIN ANALYZE`) instead of
+//! dropping it.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // a benchmark reports on stdout and fails loudly
 
 use std::sync::Arc;
@@ -275,6 +277,10 @@ fn main() {
         url.set_path(&format!("/{db}"));
         url.set_username(role).unwrap();
         bench("postgres", url.as_str(), rows).await;
+        if std::env::var("LEDGER_BENCH_KEEP_POSTGRES").is_ok_and(|v| v == "1") {
+            println!("postgres: kept database {db} (owner {role}); drop it when done");
+            return;
+        }
         sqlx::query(&format!("DROP DATABASE {db} WITH (FORCE)"))
             .execute(&mut conn)
             .await
