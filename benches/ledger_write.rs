@@ -32,8 +32,8 @@ use auditpulse::config::{DatabaseUrl, MasterKeys};
 use auditpulse::crypto::Keyring;
 use auditpulse::domain::{Currency, Money};
 use auditpulse::ledger::imports::ImportInfo;
-use auditpulse::ledger::{AccountKind, AccountOrigin, Ledger, NewAccount, NewSpend, Source};
 use auditpulse::ledger::SpendStatus;
+use auditpulse::ledger::{AccountKind, AccountOrigin, Ledger, NewAccount, NewSpend, Source};
 use auditpulse::tenants::NewTenant;
 use base64::Engine;
 use chrono::{Duration, TimeZone, Utc};
@@ -43,22 +43,108 @@ use sqlx::Connection;
 const VENDORS: usize = 2_000;
 const SPAN_SECS: i64 = 2 * 365 * 86_400;
 const FIRST: &[&str] = &[
-    "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka", "Cyberdyne", "Soylent",
-    "Hooli", "Vandelay", "Tyrell", "Aperture", "Oscorp", "Pied", "Gringotts", "Monarch", "Dunder",
-    "Bluth", "Sterling", "Prestige", "Massive", "Nakatomi", "Virtucon", "Duff", "Krusty", "Ollivander",
-    "Zorg", "Nimbus", "Cobalt", "Juniper", "Quartz", "Harbor", "Summit", "Beacon", "Atlas", "Orchid",
-    "Falcon", "Granite", "Willow",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Cyberdyne",
+    "Soylent",
+    "Hooli",
+    "Vandelay",
+    "Tyrell",
+    "Aperture",
+    "Oscorp",
+    "Pied",
+    "Gringotts",
+    "Monarch",
+    "Dunder",
+    "Bluth",
+    "Sterling",
+    "Prestige",
+    "Massive",
+    "Nakatomi",
+    "Virtucon",
+    "Duff",
+    "Krusty",
+    "Ollivander",
+    "Zorg",
+    "Nimbus",
+    "Cobalt",
+    "Juniper",
+    "Quartz",
+    "Harbor",
+    "Summit",
+    "Beacon",
+    "Atlas",
+    "Orchid",
+    "Falcon",
+    "Granite",
+    "Willow",
 ];
 const SECOND: &[&str] = &[
-    "Supply", "Cloud", "Software", "Logistics", "Catering", "Office", "Travel", "Hosting", "Media",
-    "Consulting", "Print", "Telecom", "Energy", "Freight", "Design", "Security", "Analytics",
-    "Payroll", "Legal", "Staffing", "Fuel", "Parking", "Hotels", "Airlines", "Coffee", "Books",
-    "Hardware", "Networks", "Labs", "Studios", "Foods", "Rentals", "Cleaning", "Couriers", "Insurance",
-    "Marketing", "Events", "Training", "Storage", "Devices", "Paper", "Water", "Motors", "Garden",
-    "Health", "Fitness", "Music", "Games", "Tools", "Textiles",
+    "Supply",
+    "Cloud",
+    "Software",
+    "Logistics",
+    "Catering",
+    "Office",
+    "Travel",
+    "Hosting",
+    "Media",
+    "Consulting",
+    "Print",
+    "Telecom",
+    "Energy",
+    "Freight",
+    "Design",
+    "Security",
+    "Analytics",
+    "Payroll",
+    "Legal",
+    "Staffing",
+    "Fuel",
+    "Parking",
+    "Hotels",
+    "Airlines",
+    "Coffee",
+    "Books",
+    "Hardware",
+    "Networks",
+    "Labs",
+    "Studios",
+    "Foods",
+    "Rentals",
+    "Cleaning",
+    "Couriers",
+    "Insurance",
+    "Marketing",
+    "Events",
+    "Training",
+    "Storage",
+    "Devices",
+    "Paper",
+    "Water",
+    "Motors",
+    "Garden",
+    "Health",
+    "Fitness",
+    "Music",
+    "Games",
+    "Tools",
+    "Textiles",
 ];
 const CATEGORIES: &[&str] = &[
-    "software", "travel", "office", "meals", "utilities", "services", "hardware", "marketing",
+    "software",
+    "travel",
+    "office",
+    "meals",
+    "utilities",
+    "services",
+    "hardware",
+    "marketing",
 ];
 
 /// The name of vendor `i` (0-based, most frequent first), as the bank prints it.
@@ -171,9 +257,7 @@ fn master_keys() -> MasterKeys {
 }
 
 async fn bench(name: &str, url: &str, rows: u64) {
-    let store: Arc<dyn Store> = connect(&DatabaseUrl::parse(url).unwrap(), 5)
-        .await
-        .unwrap();
+    let store: Arc<dyn Store> = connect(&DatabaseUrl::parse(url).unwrap(), 5).await.unwrap();
     store.migrate().await.unwrap();
     let keyring = Arc::new(Keyring::new(master_keys(), store.clone()));
     let ledger = Ledger::new(store.clone(), keyring);
