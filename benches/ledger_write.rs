@@ -216,7 +216,7 @@ impl Events {
             occurred_at: at,
             booked_on: at.date_naive(),
             amount: Money::new(minor, self.usd),
-            status: if n % 50 == 0 {
+            status: if n.is_multiple_of(50) {
                 SpendStatus::Pending
             } else {
                 SpendStatus::Posted
