@@ -80,6 +80,7 @@ impl Ledger {
         let next = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|r| SpendCursor {
+                booked_on: r.booked_on,
                 occurred_at: r.occurred_at,
                 id: r.id,
             })

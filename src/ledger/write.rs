@@ -35,6 +35,9 @@ pub(super) async fn write_batch(
     on_existing: OnExisting,
     import: Option<ImportId>,
 ) -> Result<WriteReport> {
+    if on_existing == OnExisting::Keep && batch.iter().all(|s| s.replaces.is_none()) {
+        return insert_new(writer, sealer, source, batch, import).await;
+    }
     let mut refs: Vec<&str> = batch.iter().map(|s| s.source_ref.as_str()).collect();
     refs.extend(batch.iter().filter_map(|s| s.replaces.as_deref()));
     refs.sort_unstable();
@@ -49,13 +52,7 @@ pub(super) async fn write_batch(
     let mut report = WriteReport::default();
     let mut inserts = Vec::new();
     for spend in batch {
-        if spend.source != source {
-            return Err(Error::Internal(anyhow::anyhow!(
-                "a {} event in a {} batch",
-                spend.source.as_str(),
-                source.as_str()
-            )));
-        }
+        same_source(spend, source)?;
         if let Some(&id) = known.get(&spend.source_ref) {
             match on_existing {
                 OnExisting::Keep => report.duplicates += 1,
@@ -88,6 +85,40 @@ pub(super) async fn write_batch(
     }
     writer.insert(&inserts).await?;
     Ok(report)
+}
+
+/// Bank files: every event is inserted unless its reference is known, in one statement per
+/// chunk, without reading the stored references first.
+async fn insert_new(
+    writer: &mut dyn SpendWriter,
+    sealer: &Sealer,
+    source: Source,
+    batch: &[NewSpend],
+    import: Option<ImportId>,
+) -> Result<WriteReport> {
+    let now = Time(time::now());
+    let mut rows = Vec::with_capacity(batch.len());
+    for spend in batch {
+        same_source(spend, source)?;
+        rows.push(seal(sealer, SpendId::new(), spend, import, now)?);
+    }
+    let inserted = writer.insert_new(&rows).await?;
+    Ok(WriteReport {
+        inserted,
+        duplicates: batch.len() as u64 - inserted,
+        ..WriteReport::default()
+    })
+}
+
+fn same_source(spend: &NewSpend, source: Source) -> Result<()> {
+    if spend.source == source {
+        return Ok(());
+    }
+    Err(Error::Internal(anyhow::anyhow!(
+        "a {} event in a {} batch",
+        spend.source.as_str(),
+        source.as_str()
+    )))
 }
 
 /// The event as stored: free text sealed for its row, the counterparty normalised.

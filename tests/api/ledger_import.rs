@@ -207,6 +207,7 @@ async fn the_cli_imports_and_a_kill_leaves_nothing(backend: Backend) {
     let acct = account(&app, &admin, "12345678").await;
     let acct_text = acct.to_string();
     let args = [
+        "--verbose",
         "import",
         BANK_MEDIUM,
         "--tenant",

@@ -103,7 +103,8 @@ pub struct TransactionPage {
 /// The opaque cursor: the last event's time and id.
 pub fn encode_cursor(cursor: SpendCursor) -> String {
     URL_SAFE_NO_PAD.encode(format!(
-        "{}|{}",
+        "{}|{}|{}",
+        cursor.booked_on,
         time::to_text(&cursor.occurred_at.0),
         cursor.id
     ))
@@ -113,14 +114,18 @@ pub fn decode_cursor(text: &str) -> Result<SpendCursor> {
     let invalid = || Error::BadRequest("cursor is not one this API gave out".to_owned());
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (at, id) = text.split_once('|').ok_or_else(invalid)?;
+    let mut parts = text.splitn(3, '|');
+    let (Some(on), Some(at), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
     Ok(SpendCursor {
+        booked_on: on.parse::<NaiveDate>().map_err(|_| invalid())?,
         occurred_at: Time(time::from_text(at).map_err(|_| invalid())?),
         id: id.parse::<SpendId>().map_err(|_| invalid())?,
     })
 }
 
-/// The tenant's transactions, newest first.
+/// The tenant's transactions in statement order: the bank's date, newest first.
 #[utoipa::path(get, path = "/api/v1/transactions", tag = "ledger", params(TransactionParams),
     security(("bearer" = [])),
     responses((status = 200, body = TransactionPage), (status = 400, body = crate::web::ErrorEnvelope),
@@ -160,4 +165,21 @@ pub async fn get(
         .await?
         .map(Json)
         .ok_or(Error::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_anything_else() {
+        let cursor = SpendCursor {
+            booked_on: NaiveDate::from_ymd_opt(2026, 3, 13).unwrap(),
+            occurred_at: Time(time::now()),
+            id: SpendId::new(),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(cursor)).unwrap(), cursor);
+        assert!(decode_cursor("bm9wZQ").is_err());
+        assert!(decode_cursor("").is_err());
+    }
 }

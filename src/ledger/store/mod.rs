@@ -36,9 +36,11 @@ pub struct SpendFilter {
     pub status: Option<SpendStatus>,
 }
 
-/// Where a page starts: after this event in newest-first order.
+/// Where a page starts: after this event in statement order (the bank's date, then time, then
+/// id, newest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpendCursor {
+    pub booked_on: NaiveDate,
     pub occurred_at: Time,
     pub id: SpendId,
 }
@@ -99,6 +101,8 @@ pub trait SpendWriter: Send {
     /// Which of `refs` the tenant already has for `source` (removed ones included).
     async fn existing(&mut self, source: Source, refs: &[&str]) -> Result<Vec<Existing>>;
     async fn insert(&mut self, rows: &[SpendRecord]) -> Result<()>;
+    /// Inserts the rows whose reference is new, leaving known ones as they are; how many were new.
+    async fn insert_new(&mut self, rows: &[SpendRecord]) -> Result<u64>;
     /// Rewrites the event `row.id` whole (its reference too, for a pending event taken over).
     async fn update(&mut self, row: &SpendRecord) -> Result<()>;
     /// Marks the events of `refs` removed; how many were not already.

@@ -240,6 +240,13 @@ where
             .bind(r.updated_at)
     }
 
+    /// [`Build::insert`] that skips rows whose reference is already stored (or repeated).
+    pub fn insert_new(rows: &'a [SpendRecord]) -> QueryBuilder<'a, DB> {
+        let mut q = Self::insert(rows);
+        q.push(" ON CONFLICT (tenant_id, source, source_ref) DO NOTHING");
+        q
+    }
+
     /// One multi-row insert of `rows` (at most `WRITE_CHUNK`).
     pub fn insert(rows: &'a [SpendRecord]) -> QueryBuilder<'a, DB> {
         let mut q = QueryBuilder::new(
@@ -349,13 +356,14 @@ where
             q.push(" AND status = ").push_bind(status.as_str());
         }
         if let Some(after) = after {
-            // A row value, not `a < x OR (a = x AND id < y)`: both backends seek an index to a
+            // A row value, not `a < x OR (a = x AND ...)`: both backends seek an index to a
             // row-value bound, while the OR form scans from the newest event down to the cursor.
-            q.push(" AND (occurred_at, id) < (")
-                .push_bind(after.occurred_at);
+            q.push(" AND (booked_on, occurred_at, id) < (")
+                .push_bind(after.booked_on);
+            q.push(", ").push_bind(after.occurred_at);
             q.push(", ").push_bind(after.id).push(")");
         }
-        q.push(" ORDER BY occurred_at DESC, id DESC LIMIT ");
+        q.push(" ORDER BY booked_on DESC, occurred_at DESC, id DESC LIMIT ");
         q.push_bind(i64::from(limit));
         q
     }

@@ -158,6 +158,15 @@ impl SpendWriter for Writer {
         Ok(())
     }
 
+    async fn insert_new(&mut self, rows: &[SpendRecord]) -> Result<u64> {
+        let mut inserted = 0;
+        for chunk in rows.chunks(WRITE_CHUNK) {
+            let done = Q::insert_new(chunk).build().execute(&mut *self.tx).await?;
+            inserted += done.rows_affected();
+        }
+        Ok(inserted)
+    }
+
     async fn update(&mut self, row: &SpendRecord) -> Result<()> {
         Q::update(row).execute(&mut *self.tx).await?;
         Ok(())
