@@ -27,6 +27,7 @@ mod metrics;
 mod monitor;
 mod openapi;
 mod password;
+mod plaid_client;
 mod ratelimit;
 mod refresh;
 mod row_security;
