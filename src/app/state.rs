@@ -26,6 +26,7 @@ use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, IdentityState, SessionCache};
 use crate::jobs::JobStore;
 use crate::metrics::Metrics;
+use crate::plaid::PlaidStore;
 use crate::ratelimit::{Limits, RateLimiter};
 use crate::security::routes::SecurityState;
 use crate::security::MonitorStore;
@@ -36,7 +37,14 @@ use crate::web::ClientIp;
 
 /// Everything a backend provides.
 pub trait Store:
-    SchemaStore + TenantStore + CryptoStore + MonitorStore + AuditStore + IdentityStore + JobStore
+    SchemaStore
+    + TenantStore
+    + CryptoStore
+    + MonitorStore
+    + AuditStore
+    + IdentityStore
+    + JobStore
+    + PlaidStore
 {
 }
 impl<T> Store for T where
@@ -47,6 +55,7 @@ impl<T> Store for T where
         + AuditStore
         + IdentityStore
         + JobStore
+        + PlaidStore
 {
 }
 

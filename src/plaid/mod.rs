@@ -9,6 +9,7 @@
 pub mod amount;
 mod client;
 pub mod error;
+pub mod items;
 pub mod jwt;
 pub mod webhook;
 pub mod wire;
@@ -16,4 +17,5 @@ pub mod wire;
 pub use amount::PlaidTransaction;
 pub use client::{AccessToken, Exchanged, PlaidClient, PLAID_VERSION};
 pub use error::{Action, PlaidError};
+pub use items::{ItemStatus, PlaidItem, PlaidItemId, PlaidStore};
 pub use webhook::{KeySource, Webhook, WebhookVerifier};

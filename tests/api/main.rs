@@ -28,6 +28,7 @@ mod monitor;
 mod openapi;
 mod password;
 mod plaid_client;
+mod plaid_store;
 mod ratelimit;
 mod refresh;
 mod row_security;
