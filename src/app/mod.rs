@@ -29,6 +29,7 @@ use crate::events::{EventSink, Events};
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::jobs::{Handler, JobStore, Runner, RunnerConfig, Schedule};
+use crate::ledger::Ledger;
 use crate::metrics::{self, Metrics};
 use crate::ratelimit::RateLimiter;
 use crate::security::{self, MonitorTask};
@@ -163,7 +164,9 @@ impl ApplicationBuilder {
             Some(extra) => Arc::new(Chain(vec![extra, built_in])),
             None => built_in,
         };
+        let ledger = Arc::new(Ledger::new(store.clone(), keyring.clone()));
         let state = AppState {
+            ledger,
             passwords,
             tokens,
             sessions,

@@ -25,6 +25,8 @@ use crate::events::Events;
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, IdentityState, SessionCache};
 use crate::jobs::JobStore;
+use crate::ledger::routes::LedgerState;
+use crate::ledger::{Ledger, LedgerStore};
 use crate::metrics::Metrics;
 use crate::plaid::PlaidStore;
 use crate::ratelimit::{Limits, RateLimiter};
@@ -45,6 +47,7 @@ pub trait Store:
     + IdentityStore
     + JobStore
     + PlaidStore
+    + LedgerStore
 {
 }
 impl<T> Store for T where
@@ -56,6 +59,7 @@ impl<T> Store for T where
         + IdentityStore
         + JobStore
         + PlaidStore
+        + LedgerStore
 {
 }
 
@@ -90,6 +94,8 @@ pub struct AppState {
     pub audit: AuditLog,
     /// The background tasks, for `/readyz`.
     pub tasks: Tasks,
+    /// Bank and LLM spend: accounts, spend events, vendors, imports.
+    pub ledger: Arc<Ledger>,
 }
 
 impl AppState {
@@ -113,6 +119,17 @@ impl FromRef<AppState> for SecurityState {
     fn from_ref(state: &AppState) -> Self {
         SecurityState {
             store: state.store.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for LedgerState {
+    fn from_ref(state: &AppState) -> Self {
+        LedgerState {
+            ledger: state.ledger.clone(),
+            events: state.events.clone(),
+            import_max_bytes: state.config.imports.max_bytes,
+            import_max_rows: state.config.imports.max_rows,
         }
     }
 }

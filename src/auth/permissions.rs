@@ -11,6 +11,8 @@ pub enum Permission {
     AuditRead,
     /// Read the tenant's spend data (ledger, anomalies, budgets).
     LedgerRead,
+    /// Export the tenant's transactions in bulk (CSV, JSON lines); every export is audited.
+    LedgerExport,
     /// Review anomalies (acknowledge, dismiss).
     AnomaliesReview,
     UsersRead,
@@ -33,6 +35,7 @@ impl Permission {
             Permission::SecurityRead => "security:read",
             Permission::AuditRead => "audit:read",
             Permission::LedgerRead => "ledger:read",
+            Permission::LedgerExport => "ledger:export",
             Permission::AnomaliesReview => "anomalies:review",
             Permission::UsersRead => "users:read",
             Permission::UsersWrite => "users:write",
@@ -50,11 +53,15 @@ use Permission::*;
 /// Permissions of each tenant role. System administrators additionally hold `SYSTEM_ADMIN`.
 const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
     (Role::Viewer, &[LedgerRead]),
-    (Role::Auditor, &[LedgerRead, AuditRead, AnomaliesReview]),
+    (
+        Role::Auditor,
+        &[LedgerRead, LedgerExport, AuditRead, AnomaliesReview],
+    ),
     (
         Role::Admin,
         &[
             LedgerRead,
+            LedgerExport,
             AuditRead,
             AnomaliesReview,
             SecurityRead,

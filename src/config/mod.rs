@@ -87,6 +87,14 @@ pub struct Config {
     pub outbound: crate::outbound::OutboundPolicy,
     /// `None` when Plaid is not configured.
     pub plaid: Option<PlaidConfig>,
+    pub imports: ImportLimits,
+}
+
+/// Bounds on one bank-file import.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    pub max_bytes: u64,
+    pub max_rows: u64,
 }
 
 /// Lifetimes of access tokens and sessions.
@@ -182,6 +190,7 @@ impl Config {
         let access_token_ttl = r.secs(vars::ACCESS_TOKEN_TTL, 24 * 3600);
         let idle_timeout = r.secs(vars::SESSION_IDLE_TIMEOUT, 30 * 24 * 3600);
         let max_lifetime = r.secs(vars::SESSION_MAX_LIFETIME, 365 * 24 * 3600);
+        let imports = read_import_limits(&mut r);
 
         let production = environment == Some(Environment::Production);
         let outbound = plaid::read_outbound(&mut r, production);
@@ -220,6 +229,7 @@ impl Config {
             Some(max_lifetime),
             Some(outbound),
             Some(plaid),
+            Some(imports),
         ) = (
             environment,
             debug,
@@ -245,6 +255,7 @@ impl Config {
             max_lifetime,
             outbound,
             plaid,
+            imports,
         )
         else {
             return Err(r.errors);
@@ -280,6 +291,7 @@ impl Config {
             },
             outbound,
             plaid,
+            imports,
         };
         if config.environment == Environment::Production {
             let problems = production::problems(&config);
@@ -396,6 +408,15 @@ fn read_rate_limits(r: &mut Reader<'_>) -> Option<RateLimits> {
             max: max?,
         },
         max_clients: max_clients? as usize,
+    })
+}
+
+fn read_import_limits(r: &mut Reader<'_>) -> Option<ImportLimits> {
+    let max_bytes = r.get(vars::IMPORT_MAX_BYTES, |v| parse::integer(v, 1024, 1 << 32));
+    let max_rows = r.get(vars::IMPORT_MAX_ROWS, |v| parse::integer(v, 1, 100_000_000));
+    Some(ImportLimits {
+        max_bytes: max_bytes?,
+        max_rows: max_rows?,
     })
 }
 

@@ -74,6 +74,8 @@ pub const PLAID_ENV: &str = "AUDITPULSE_PLAID_ENV";
 pub const PLAID_BASE_URL: &str = "AUDITPULSE_PLAID_BASE_URL";
 pub const PLAID_WEBHOOK_URL: &str = "AUDITPULSE_PLAID_WEBHOOK_URL";
 pub const PLAID_SYNC_INTERVAL: &str = "AUDITPULSE_PLAID_SYNC_INTERVAL";
+pub const IMPORT_MAX_BYTES: &str = "AUDITPULSE_IMPORT_MAX_BYTES";
+pub const IMPORT_MAX_ROWS: &str = "AUDITPULSE_IMPORT_MAX_ROWS";
 
 /// Every variable, in the order `config check` and `.env.example` show them.
 pub const ALL: &[Var] = &[
@@ -121,6 +123,8 @@ pub const ALL: &[Var] = &[
     var(PLAID_BASE_URL, "", "override of the Plaid host, e.g. for a test fake; checked by the outbound policy"),
     var(PLAID_WEBHOOK_URL, "", "public https URL of POST /api/v1/plaid/webhook that Plaid is told to call, e.g. https://audit.example.com/api/v1/plaid/webhook"),
     var(PLAID_SYNC_INTERVAL, "6h", "fallback sync of every active Plaid item this often (`30m`, `6h`, `1d` or seconds)"),
+    var(IMPORT_MAX_BYTES, "20971520", "largest bank file (OFX, QFX, CSV) accepted by POST /api/v1/imports and `auditpulse import`, in bytes (20 MiB)"),
+    var(IMPORT_MAX_ROWS, "1000000", "most transactions accepted in one bank file"),
 ];
 
 /// The variable named `name`, if AuditPulse knows it.

@@ -9,6 +9,7 @@
 //! Invariant: key material is held in `Secret`s (zeroized on drop, never printed); decryption
 //! returns the original bytes or an error, never garbage.
 
+mod batch;
 mod cipher;
 mod format;
 mod keyring;
@@ -18,11 +19,13 @@ mod secrets;
 mod status;
 mod store;
 
+pub use batch::{Opener, Sealer};
 pub use cipher::{open, seal, DataKey};
 pub use format::{key_version, Header, OVERHEAD};
 pub use keyring::{Keyring, TenantKeyRecord};
 pub use registry::{
-    EncryptedColumn, Field, ENCRYPTED_COLUMNS, TENANT_SECRET_VALUE, USER_TOTP_SECRET,
+    EncryptedColumn, Field, ACCOUNT_NUMBER, ENCRYPTED_COLUMNS, SPEND_COUNTERPARTY,
+    SPEND_DESCRIPTION, TENANT_SECRET_VALUE, USER_TOTP_SECRET,
 };
 pub use rotation::{Rotation, RotationReport};
 pub use secrets::TenantSecrets;

@@ -56,8 +56,38 @@ pub const USER_TOTP_SECRET: EncryptedColumn = EncryptedColumn {
     row_id_column: "user_id",
 };
 
-/// Every encrypted column. Add new ones here.
-pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[&TENANT_SECRET_VALUE, &USER_TOTP_SECRET];
+/// Full bank account numbers of ledger accounts (responses show only the mask).
+pub const ACCOUNT_NUMBER: EncryptedColumn = EncryptedColumn {
+    table: "ledger_accounts",
+    column: "number_ciphertext",
+    tenant_column: "tenant_id",
+    row_id_column: "id",
+};
+
+/// A spend event's description or memo as the bank or file gave it.
+pub const SPEND_DESCRIPTION: EncryptedColumn = EncryptedColumn {
+    table: "spend_events",
+    column: "description_ciphertext",
+    tenant_column: "tenant_id",
+    row_id_column: "id",
+};
+
+/// A spend event's counterparty as given (the normalised name stays clear for grouping).
+pub const SPEND_COUNTERPARTY: EncryptedColumn = EncryptedColumn {
+    table: "spend_events",
+    column: "counterparty_ciphertext",
+    tenant_column: "tenant_id",
+    row_id_column: "id",
+};
+
+/// Every encrypted column. Add new ones here. A column may hold NULL (no value to protect).
+pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[
+    &TENANT_SECRET_VALUE,
+    &USER_TOTP_SECRET,
+    &ACCOUNT_NUMBER,
+    &SPEND_DESCRIPTION,
+    &SPEND_COUNTERPARTY,
+];
 
 pub fn is_registered(column: &EncryptedColumn) -> bool {
     ENCRYPTED_COLUMNS.contains(&column)

@@ -66,6 +66,26 @@ id_type!(
     ApiKeyId
 );
 
+id_type!(
+    /// A ledger account: a bank account from Plaid or declared for file import.
+    AccountId
+);
+
+id_type!(
+    /// One spend event in the ledger.
+    SpendId
+);
+
+id_type!(
+    /// An entry on a tenant's approved-vendor list.
+    VendorId
+);
+
+id_type!(
+    /// One bank-file import.
+    ImportId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,5 +4,5 @@ mod ids;
 mod money;
 pub mod time;
 
-pub use ids::{ApiKeyId, SessionId, TenantId, UserId};
+pub use ids::{AccountId, ApiKeyId, ImportId, SessionId, SpendId, TenantId, UserId, VendorId};
 pub use money::{Currency, Money};

@@ -25,6 +25,25 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0[..usize::from(self.1)]).unwrap_or("")
     }
+
+    /// An ISO 4217 currency with a minor unit (not funds or metals), with its exponent (JPY 0,
+    /// USD 2, KWD 3).
+    pub fn iso(code: &str) -> Result<(Self, u32), String> {
+        let code = code.trim().to_ascii_uppercase();
+        let iso = iso_currency::Currency::from_code(&code)
+            .ok_or_else(|| format!("{code:?} is not an ISO 4217 currency code"))?;
+        let exponent = iso
+            .exponent()
+            .ok_or_else(|| format!("{code:?} has no minor unit"))?;
+        Ok((Self::parse(&code)?, u32::from(exponent)))
+    }
+
+    /// The ISO 4217 exponent, when this is an ISO currency with a minor unit.
+    pub fn exponent(&self) -> Option<u32> {
+        iso_currency::Currency::from_code(self.as_str())
+            .and_then(|c| c.exponent())
+            .map(u32::from)
+    }
 }
 
 impl TryFrom<String> for Currency {
@@ -58,6 +77,19 @@ impl Money {
         Self { minor, currency }
     }
 
+    /// The amount as decimal text in major units (`-12.34`, `1500` for JPY), without floats.
+    pub fn decimal(&self) -> String {
+        let exponent = self.currency.exponent().unwrap_or(0) as usize;
+        let digits = self.minor.unsigned_abs().to_string();
+        let sign = if self.minor < 0 { "-" } else { "" };
+        if exponent == 0 {
+            return format!("{sign}{digits}");
+        }
+        let padded = format!("{digits:0>width$}", width = exponent + 1);
+        let (whole, fraction) = padded.split_at(padded.len() - exponent);
+        format!("{sign}{whole}.{fraction}")
+    }
+
     /// The sum, or `None` on overflow or when the currencies differ.
     pub fn checked_add(self, other: Money) -> Option<Money> {
         (self.currency == other.currency)
@@ -73,6 +105,20 @@ impl Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_follow_each_currency_exponent() {
+        let (usd, _) = Currency::iso("usd").unwrap();
+        let (jpy, _) = Currency::iso("JPY").unwrap();
+        let (kwd, e) = Currency::iso("KWD").unwrap();
+        assert_eq!(e, 3);
+        assert_eq!(Money::new(-1234, usd).decimal(), "-12.34");
+        assert_eq!(Money::new(5, usd).decimal(), "0.05");
+        assert_eq!(Money::new(1500, jpy).decimal(), "1500");
+        assert_eq!(Money::new(1_000_001, kwd).decimal(), "1000.001");
+        assert_eq!(Money::new(i64::MIN, usd).decimal(), "-92233720368547758.08");
+        assert!(Currency::iso("XAU").is_err() && Currency::iso("ABC").is_err());
+    }
 
     #[test]
     fn sums_refuse_mixed_currencies_and_overflow() {

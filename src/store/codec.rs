@@ -82,6 +82,10 @@ sql_id!(
     crate::domain::UserId,
     crate::domain::SessionId,
     crate::domain::ApiKeyId,
+    crate::domain::AccountId,
+    crate::domain::SpendId,
+    crate::domain::VendorId,
+    crate::domain::ImportId,
 );
 
 /// A UTC time as stored: bind `Time(t)` and decode a column into `Time`, on either backend.

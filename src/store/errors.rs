@@ -20,6 +20,20 @@ const CONFLICTS: &[(&[&str], &str)] = &[
         &["api_keys_public_id_key", "api_keys.public_id"],
         "an API key with this public id already exists",
     ),
+    (
+        &[
+            "vendors_tenant_id_normalized_key",
+            "vendors.tenant_id, vendors.normalized",
+        ],
+        "this vendor is already on the approved list",
+    ),
+    (
+        &[
+            "ledger_accounts_external",
+            "ledger_accounts.tenant_id, ledger_accounts.origin, ledger_accounts.external_id",
+        ],
+        "this account is already in the ledger",
+    ),
 ];
 
 pub fn map_db_error(error: sqlx::Error) -> Error {

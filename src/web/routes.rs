@@ -15,6 +15,7 @@ use crate::identity::account::routes::{me, password};
 use crate::identity::login::routes as login;
 use crate::identity::sessions::routes::{self as session_routes, refresh};
 use crate::identity::{api_keys, settings, setup, totp, users};
+use crate::ledger::routes as ledger;
 use crate::ratelimit::Group;
 use crate::{audit, auth, security, tenants};
 
@@ -59,6 +60,15 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::routes::list, api_keys::routes::create))
         .routes(routes!(api_keys::routes::revoke))
         .routes(routes!(settings::routes::get, settings::routes::update))
+        .routes(routes!(ledger::accounts::list, ledger::accounts::create))
+        .routes(routes!(ledger::accounts::get))
+        .routes(routes!(ledger::transactions::list))
+        .routes(routes!(ledger::export::export))
+        .routes(routes!(ledger::transactions::get))
+        .routes(routes!(ledger::vendors::list, ledger::vendors::add))
+        .routes(routes!(ledger::vendors::delete))
+        .routes(routes!(ledger::mappings::list, ledger::mappings::put))
+        .routes(routes!(ledger::imports::list))
         .route_layer(from_fn_with_state(
             auth::Gate::from_ref(state),
             auth::require_principal,

@@ -21,6 +21,7 @@ mod job_runner;
 mod jobs;
 mod jobs_cli;
 mod key_rotation;
+mod ledger;
 mod lockout;
 mod login;
 mod metrics;

@@ -139,7 +139,7 @@ fn retire_key_sql() -> String {
 fn cells_sql(c: &EncryptedColumn, collate: &str) -> String {
     format!(
         "SELECT CAST({row} AS TEXT) AS row_id, {col} AS ciphertext FROM {table} \
-         WHERE {tc} = $1 AND CAST({row} AS TEXT){collate} > $2 \
+         WHERE {tc} = $1 AND {col} IS NOT NULL AND CAST({row} AS TEXT){collate} > $2 \
          ORDER BY CAST({row} AS TEXT){collate} LIMIT $3",
         row = c.row_id_column,
         col = c.column,
