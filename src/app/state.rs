@@ -96,6 +96,8 @@ pub struct AppState {
     pub tasks: Tasks,
     /// Bank and LLM spend: accounts, spend events, vendors, imports.
     pub ledger: Arc<Ledger>,
+    /// Plaid, when configured.
+    pub plaid: Option<Arc<crate::plaid::Plaid>>,
 }
 
 impl AppState {
@@ -130,6 +132,15 @@ impl FromRef<AppState> for LedgerState {
             events: state.events.clone(),
             import_max_bytes: state.config.imports.max_bytes,
             import_max_rows: state.config.imports.max_rows,
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::plaid::routes::PlaidState {
+    fn from_ref(state: &AppState) -> Self {
+        crate::plaid::routes::PlaidState {
+            plaid: state.plaid.clone(),
+            events: state.events.clone(),
         }
     }
 }

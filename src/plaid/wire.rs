@@ -38,7 +38,7 @@ pub struct LinkUser<'a> {
 }
 
 /// A Link token for the browser to open Plaid Link with.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LinkToken {
     pub link_token: String,
     pub expiration: String,

@@ -30,6 +30,7 @@ mod openapi;
 mod password;
 mod plaid_client;
 mod plaid_store;
+mod plaid_sync;
 mod ratelimit;
 mod refresh;
 mod row_security;

@@ -74,6 +74,10 @@ struct Inner {
     hold_page: Option<usize>,
     /// Added to the log when a `Mutation` failure is answered (what changed mid-pagination).
     mutation: Vec<Change>,
+    /// Most changes per sync page, whatever `count` the client asks for.
+    max_page: Option<usize>,
+    /// History pushed for items not linked yet, by item id.
+    preloaded: HashMap<String, Vec<Change>>,
 }
 
 pub struct FakePlaid {
@@ -132,7 +136,8 @@ impl FakePlaid {
 
     /// A bank connection Link would create: returns the public token the browser would get.
     pub fn add_item(&self, item_id: &str, accounts: Vec<Value>) -> String {
-        let mut inner = self.inner.lock().unwrap();
+        let mut guard = self.inner.lock().unwrap();
+        let inner = &mut *guard;
         let access = format!("access-sandbox-{item_id}-{}", rand::random::<u32>());
         let public = format!("public-sandbox-{item_id}-{}", rand::random::<u32>());
         inner.items.insert(
@@ -140,6 +145,7 @@ impl FakePlaid {
             Item {
                 item_id: item_id.to_owned(),
                 accounts,
+                log: inner.preloaded.remove(item_id).unwrap_or_default(),
                 ..Item::default()
             },
         );
@@ -147,15 +153,23 @@ impl FakePlaid {
         public
     }
 
-    /// Appends changes to the item's history (what the next sync reports).
+    /// Appends changes to the item's history (what the next sync reports); for an item not
+    /// linked yet, its history from the start.
     pub fn push(&self, item_id: &str, changes: Vec<Change>) {
         let mut inner = self.inner.lock().unwrap();
-        let item = inner
-            .items
-            .values_mut()
-            .find(|i| i.item_id == item_id)
-            .expect("known item");
-        item.log.extend(changes);
+        match inner.items.values_mut().find(|i| i.item_id == item_id) {
+            Some(item) => item.log.extend(changes),
+            None => inner
+                .preloaded
+                .entry(item_id.to_owned())
+                .or_default()
+                .extend(changes),
+        }
+    }
+
+    /// Pages `/transactions/sync` by at most `changes` per page.
+    pub fn paginate(&self, changes: usize) {
+        self.inner.lock().unwrap().max_page = Some(changes);
     }
 
     /// Fails the call to `path` after `skip` successful ones, once.
@@ -384,10 +398,17 @@ async fn handle(
         released.await;
     }
     let mut inner = shared.inner.lock().unwrap();
-    answer(&mut inner, &shared.key, &path, &body)
+    let max_page = inner.max_page;
+    answer(&mut inner, &shared.key, &path, &body, max_page)
 }
 
-fn answer(inner: &mut Inner, key: &SigningKey, path: &str, body: &Value) -> Response {
+fn answer(
+    inner: &mut Inner,
+    key: &SigningKey,
+    path: &str,
+    body: &Value,
+    max_page: Option<usize>,
+) -> Response {
     let token = body["access_token"].as_str().unwrap_or("");
     match path {
         "/link/token/create" => Json(json!({
@@ -436,12 +457,12 @@ fn answer(inner: &mut Inner, key: &SigningKey, path: &str, body: &Value) -> Resp
                 "INVALID_ACCESS_TOKEN",
                 "provided access token is in an invalid format",
             ),
-            Some(item) => item_call(item, path, body),
+            Some(item) => item_call(item, path, body, max_page),
         },
     }
 }
 
-fn item_call(item: &mut Item, path: &str, body: &Value) -> Response {
+fn item_call(item: &mut Item, path: &str, body: &Value, max_page: Option<usize>) -> Response {
     match path {
         "/accounts/get" => Json(json!({
             "accounts": item.accounts,
@@ -470,6 +491,7 @@ fn item_call(item: &mut Item, path: &str, body: &Value) -> Response {
                 },
             };
             let count = body["count"].as_u64().unwrap_or(100) as usize;
+            let count = max_page.map_or(count, |m| count.min(m));
             let end = (start + count).min(item.log.len());
             let (mut added, mut modified, mut removed) = (vec![], vec![], vec![]);
             for change in &item.log[start..end] {
