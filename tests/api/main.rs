@@ -31,6 +31,7 @@ mod password;
 mod plaid_client;
 mod plaid_store;
 mod plaid_sync;
+mod plaid_webhook;
 mod ratelimit;
 mod refresh;
 mod row_security;
