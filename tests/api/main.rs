@@ -29,6 +29,7 @@ mod monitor;
 mod openapi;
 mod password;
 mod plaid_client;
+mod plaid_crash;
 mod plaid_store;
 mod plaid_sync;
 mod plaid_webhook;
