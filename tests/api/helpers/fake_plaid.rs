@@ -6,8 +6,6 @@
 //! `count`), to fail a call (item login required, 429, 500, mutation during pagination), or to
 //! hold a page until released (crash tests).
 
-#![allow(dead_code)] // the sync, webhook and crash tests use the rest
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
