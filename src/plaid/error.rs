@@ -77,6 +77,10 @@ pub enum PlaidError {
     /// A response that is not what Plaid's API defines.
     #[error("unexpected answer from Plaid: {0}")]
     Decode(String),
+    /// Data AuditPulse refuses rather than guesses (an unofficial currency, an amount with more
+    /// decimals than its currency has): the same answer fails the same way again.
+    #[error("refused Plaid data: {0}")]
+    Unsupported(String),
 }
 
 impl PlaidError {
@@ -87,6 +91,16 @@ impl PlaidError {
                 Some(&error.error_code)
             }
             _ => None,
+        }
+    }
+
+    /// The code an item records for this error: Plaid's, or one naming what happened here.
+    pub fn item_code(&self) -> &str {
+        match self {
+            PlaidError::Api { .. } => self.code().unwrap_or("PLAID_ERROR"),
+            PlaidError::Outbound(_) => "PLAID_UNREACHABLE",
+            PlaidError::Decode(_) => "UNEXPECTED_RESPONSE",
+            PlaidError::Unsupported(_) => "UNSUPPORTED_TRANSACTION",
         }
     }
 
@@ -112,6 +126,7 @@ impl PlaidError {
             PlaidError::Outbound(OutboundError::Refused(_)) => Action::Permanent,
             PlaidError::Outbound(_) => Action::Retry,
             PlaidError::Decode(_) => Action::Retry,
+            PlaidError::Unsupported(_) => Action::Permanent,
         }
     }
 }

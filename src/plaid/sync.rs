@@ -108,7 +108,7 @@ impl Plaid {
                     Err(e) => return Err(e),
                 };
                 for t in page.added.into_iter().chain(page.modified) {
-                    let t = convert(t).map_err(PlaidError::Decode)?;
+                    let t = convert(t).map_err(PlaidError::Unsupported)?;
                     collected.upserts.insert(t.transaction_id.clone(), t);
                 }
                 for r in page.removed {
@@ -184,7 +184,7 @@ impl Plaid {
     /// Records a failed sync on the item; alerts when it newly needs a person.
     async fn failed(&self, item: &PlaidItem, e: PlaidError) -> Result<Outcome> {
         let scope = Scope::Tenant(item.tenant_id);
-        let code = e.code().unwrap_or("UNREACHABLE").to_owned();
+        let code = e.item_code().to_owned();
         let action = e.action();
         let status = match action {
             Action::NeedsPerson => ItemStatus::LoginRequired,

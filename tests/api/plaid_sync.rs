@@ -373,6 +373,40 @@ async fn a_rate_limit_is_retried_with_backoff(backend: Backend) {
     assert_eq!((jobs[0].state, jobs[0].attempts), (JobState::Succeeded, 3));
 }
 
+async fn an_unofficial_currency_is_refused_and_nothing_is_applied(backend: Backend) {
+    let l = start(backend).await;
+    let mut crypto = txn("t2", "acc-1", "0.00012", "2026-11-20", "Exchange");
+    crypto["iso_currency_code"] = Value::Null;
+    crypto["unofficial_currency_code"] = json!("BTC");
+    l.fake
+        .push("item-1", vec![posted("t1", "1.00"), Change::Added(crypto)]);
+    l.link("item-1").await;
+    l.synced(1).await;
+    let item = &l.items().await[0];
+    assert_eq!(
+        (item["status"].as_str(), item["last_error_code"].as_str()),
+        (Some("error"), Some("UNSUPPORTED_TRANSACTION"))
+    );
+    assert!(
+        l.transactions().await.is_empty(),
+        "the set is applied whole or not at all"
+    );
+    let filter = JobFilter {
+        kind: Some("plaid.sync".into()),
+        limit: 10,
+        ..JobFilter::default()
+    };
+    let jobs = l
+        .app
+        .state
+        .store
+        .list_jobs(Scope::Tenant(l.tenant), &filter)
+        .await
+        .unwrap();
+    let error = jobs[0].last_error.as_deref().unwrap_or_default();
+    assert!(error.contains("unofficial currency \"BTC\""), "{error}");
+}
+
 async fn removing_an_item_keeps_its_history(backend: Backend) {
     let l = start(backend).await;
     l.fake.push("item-1", vec![posted("t1", "1.00")]);
@@ -423,6 +457,7 @@ on_both_backends!(
     a_pending_charge_that_posts_is_one_event_and_changes_apply,
     login_required_marks_the_item_and_raises_an_alert,
     a_rate_limit_is_retried_with_backoff,
+    an_unofficial_currency_is_refused_and_nothing_is_applied,
     removing_an_item_keeps_its_history,
     without_plaid_the_routes_say_so,
 );
