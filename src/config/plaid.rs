@@ -142,6 +142,28 @@ mod tests {
     }
 
     #[test]
+    fn config_check_redacts_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut pairs: Vec<(String, String)> = CREDENTIALS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        pairs.push((vars::DATA_DIR.into(), dir.path().display().to_string()));
+        let sources = Sources::from_pairs(pairs);
+        let config = Config::load(&sources, SecretMode::Inspect).unwrap().config;
+        let lines = crate::config::report(&config, &sources).join("\n");
+        assert!(
+            lines.contains("AUDITPULSE_PLAID_SECRET=[REDACTED]"),
+            "{lines}"
+        );
+        assert!(
+            lines.contains("AUDITPULSE_PLAID_CLIENT_ID=client-1"),
+            "{lines}"
+        );
+        assert!(!lines.contains("plaid-secret-value"), "{lines}");
+    }
+
+    #[test]
     fn half_configured_plaid_is_an_error() {
         let errors = load(&CREDENTIALS[..1]).unwrap_err();
         assert!(errors[0].contains("must be set together"), "{errors:?}");
