@@ -30,6 +30,8 @@ mod openapi;
 mod password;
 mod plaid_client;
 mod plaid_crash;
+mod plaid_harness;
+mod plaid_items;
 mod plaid_store;
 mod plaid_sync;
 mod plaid_webhook;

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::helpers::fake_plaid::{self, post_webhook};
 use crate::helpers::Backend;
 use crate::on_both_backends;
-use crate::plaid_sync::{start, Linked};
+use crate::plaid_harness::{start, Linked};
 
 const BODY: &str = r#"{"webhook_type":"TRANSACTIONS","webhook_code":"SYNC_UPDATES_AVAILABLE","item_id":"item-1","initial_update_complete":true,"historical_update_complete":true,"environment":"sandbox"}"#;
 
