@@ -1,9 +1,12 @@
 //! CSV amount cells as banks write them (`1.234,56`, `(12.50)`, `12.50-`, `12.50 CR`, `1 234,56`
-//! with a non-breaking space) into signed minor units, through the OFX reader's decimal parser.
+//! with a non-breaking space, `$1,234.56`, `-£3.00`, `1.234,56 EUR`) into signed minor units,
+//! through the OFX reader's decimal parser.
 //!
 //! Invariant: no float anywhere; a cell is normalised to plain `[-]digits[.digits]` only by
-//! removing the mapping's thousands separator (and non-breaking spaces) and reading the mapping's
-//! decimal separator, and anything else in it is refused, never guessed.
+//! removing one currency symbol or ISO code (before or after the number, inside or outside its
+//! sign), the mapping's thousands separator (and non-breaking spaces) and reading the mapping's
+//! decimal separator, and anything else in it is refused, never guessed. A code is returned so
+//! the row can check it against its currency.
 
 use crate::ledger::import::ofx::amount::parse_minor;
 
@@ -21,6 +24,21 @@ pub enum Marker {
 pub struct Written {
     pub minor: i64,
     pub marker: Option<Marker>,
+    /// The ISO 4217 code written in the cell (`EUR` in `1.234,56 EUR`).
+    pub code: Option<[u8; 3]>,
+}
+
+/// Currency symbols banks print beside amounts; the longer forms first.
+const SYMBOLS: [&str; 21] = [
+    "US$", "NZ$", "HK$", "A$", "C$", "S$", "R$", "$", "€", "£", "¥", "₹", "₩", "₽", "₺", "₪", "₫",
+    "₱", "฿", "zł", "kr",
+];
+
+/// A currency written in a cell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mention {
+    Symbol,
+    Code([u8; 3]),
 }
 
 /// How the mapping says numbers are written.
@@ -39,7 +57,13 @@ fn is_nbsp(c: char) -> bool {
 pub fn read(cell: &str, seps: Separators, exponent: u32) -> Result<Written, String> {
     let text = cell.trim_matches(|c: char| c.is_whitespace() || is_nbsp(c));
     let (text, marker) = strip_marker(text);
+    let (text, outside) = strip_currency(text);
     let (text, negative) = strip_sign(text)?;
+    let (text, inside) = strip_currency(text);
+    let mention = match (outside, inside) {
+        (Some(_), Some(_)) => return Err(format!("{cell:?} names a currency twice")),
+        (one, other) => one.or(other),
+    };
     let plain = normalise(text, seps).ok_or_else(|| format!("{cell:?} is not an amount"))?;
     let minor = parse_minor(&plain, exponent)
         .map_err(|e| e.replacen(&format!("{plain:?}"), &format!("{cell:?}"), 1))?;
@@ -50,7 +74,40 @@ pub fn read(cell: &str, seps: Separators, exponent: u32) -> Result<Written, Stri
     } else {
         minor
     };
-    Ok(Written { minor, marker })
+    let code = match mention {
+        Some(Mention::Code(code)) => Some(code),
+        _ => None,
+    };
+    Ok(Written {
+        minor,
+        marker,
+        code,
+    })
+}
+
+/// One currency symbol or upper-case ISO code at the start or end of `text`.
+fn strip_currency(text: &str) -> (&str, Option<Mention>) {
+    for symbol in SYMBOLS {
+        if let Some(rest) = text.strip_prefix(symbol) {
+            return (rest.trim_start(), Some(Mention::Symbol));
+        }
+        if let Some(rest) = text.strip_suffix(symbol) {
+            return (rest.trim_end(), Some(Mention::Symbol));
+        }
+    }
+    let bytes = text.as_bytes();
+    let is_code = |code: &[u8]| code.iter().all(u8::is_ascii_uppercase);
+    let not_letter = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphabetic());
+    if bytes.len() >= 3 && is_code(&bytes[..3]) && not_letter(bytes.get(3)) {
+        let code = [bytes[0], bytes[1], bytes[2]];
+        return (text[3..].trim_start(), Some(Mention::Code(code)));
+    }
+    let n = bytes.len();
+    if n >= 3 && is_code(&bytes[n - 3..]) && (n == 3 || not_letter(bytes.get(n - 4))) {
+        let code = [bytes[n - 3], bytes[n - 2], bytes[n - 1]];
+        return (text[..n - 3].trim_end(), Some(Mention::Code(code)));
+    }
+    (text, None)
 }
 
 fn strip_marker(text: &str) -> (&str, Option<Marker>) {
@@ -196,11 +253,36 @@ mod tests {
     }
 
     #[test]
+    fn currency_symbols_and_codes_around_the_number() {
+        let seps = |cell: &str, seps| read(cell, seps, 2).unwrap();
+        assert_eq!(minor("$1,234.56", DOT), 123456);
+        assert_eq!(minor("€ 12,50", COMMA), 1250);
+        assert_eq!(minor("-£3.00", DOT), -300);
+        assert_eq!(minor("£-3.00", DOT), -300);
+        assert_eq!(minor("(£12.34)", DOT), -1234);
+        assert_eq!(minor("(12.34)", DOT), -1234);
+        assert_eq!(minor("12,50 kr", COMMA), 1250);
+        assert_eq!(minor("US$ 5", DOT), 500);
+        let eur = seps("1.234,56 EUR", COMMA);
+        assert_eq!((eur.minor, eur.code), (123456, Some(*b"EUR")));
+        let usd = seps("-USD 7.25", DOT);
+        assert_eq!((usd.minor, usd.code), (-725, Some(*b"USD")));
+        assert_eq!(seps("$1.00", DOT).code, None);
+        let cr = seps("12.50 GBP CR", DOT);
+        assert_eq!(
+            (cr.minor, cr.marker, cr.code),
+            (1250, Some(Marker::Credit), Some(*b"GBP"))
+        );
+    }
+
+    #[test]
     fn anything_else_is_refused_with_a_reason() {
         for (cell, seps, reason) in [
             ("", DOT, "not a decimal"),
             ("abc", DOT, "not an amount"),
-            ("$12.50", DOT, "not an amount"),
+            ("$12.50 EUR", DOT, "names a currency twice"),
+            ("12.50 EURO", DOT, "not an amount"),
+            ("12.50 eur", DOT, "not an amount"),
             ("12,50", DOT, "not an amount"),
             ("1.234,56", DOT, "not an amount"),
             ("1.2.3", DOT, "not an amount"),

@@ -34,6 +34,7 @@ pub struct Slots {
     pub amount: AmountSlots,
     pub description: Option<Slot>,
     pub counterparty: Option<Slot>,
+    pub category: Option<Slot>,
     pub currency: Option<Slot>,
 }
 
@@ -74,6 +75,7 @@ pub fn resolve(mapping: &CsvMapping, header: Option<&StringRecord>) -> Option<Sl
         amount,
         description: optional(&mapping.description).flatten_checked()?,
         counterparty: optional(&mapping.counterparty).flatten_checked()?,
+        category: optional(&mapping.category).flatten_checked()?,
         currency: optional(&mapping.currency).flatten_checked()?,
     })
 }

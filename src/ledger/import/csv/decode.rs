@@ -1,57 +1,46 @@
-//! The file's text: UTF-8 with or without a BOM, UTF-16 with a BOM, otherwise the legacy encoding
-//! `chardetng` detects (Windows-1252 for most bank exports), or the encoding the mapping names.
+//! The file's encoding: UTF-8 with or without a BOM, UTF-16 with a BOM, otherwise the legacy
+//! encoding `chardetng` detects (Windows-1252 for most bank exports), or the encoding the mapping
+//! names; chosen from the file's first [`DETECT_BYTES`], so the file can then be decoded as it
+//! streams.
 //!
-//! Invariant: the file is decoded once, whole, before any CSV is read, so line numbers count the
-//! file's own lines; a file that claims UTF-8 (BOM or override) but is not is refused rather than
-//! read with replacement characters.
+//! Invariant: the choice depends on the first MiB only; a file whose first MiB is UTF-8 is read as
+//! strict UTF-8 and refused (naming the byte) if it is not valid further on, never read with
+//! replacement characters; a file that claims UTF-8 by a BOM or an override is held to it too.
 
-use std::borrow::Cow;
+use encoding_rs::{Encoding, UTF_8};
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+/// How much of the file decides its encoding.
+pub const DETECT_BYTES: usize = 1 << 20;
 
-/// How much of a non-UTF-8 file the detector looks at.
-const DETECT_BYTES: usize = 1 << 20;
-
-/// The decoded text and the encoding it was read as.
-pub struct Decoded<'a> {
-    pub text: Cow<'a, str>,
+/// The encoding to read the file with, and the bytes (a byte order mark) to skip first.
+pub struct Choice {
     pub encoding: &'static Encoding,
+    pub skip: usize,
 }
 
-/// Decodes the file, with `force` overriding detection.
-pub fn decode<'a>(
-    bytes: &'a [u8],
-    force: Option<&'static Encoding>,
-) -> Result<Decoded<'a>, String> {
-    let (bom, after_bom) = match Encoding::for_bom(bytes) {
-        Some((encoding, len)) => (Some(encoding), &bytes[len..]),
-        None => (None, bytes),
-    };
+/// Chooses from the file's first bytes, with `force` overriding detection.
+pub fn choose(head: &[u8], force: Option<&'static Encoding>) -> Choice {
+    let bom = Encoding::for_bom(head);
     let encoding = match (force, bom) {
         (Some(forced), _) => forced,
-        (None, Some(found)) => found,
-        (None, None) if std::str::from_utf8(bytes).is_ok() => UTF_8,
-        (None, None) => detect(bytes),
+        (None, Some((found, _))) => found,
+        (None, None) if looks_utf8(head) => UTF_8,
+        (None, None) => detect(head),
     };
-    let body = if bom == Some(encoding) {
-        after_bom
-    } else {
-        bytes
+    let skip = match bom {
+        Some((found, len)) if found == encoding => len,
+        _ if encoding == UTF_8 && head.starts_with(b"\xEF\xBB\xBF") => 3,
+        _ => 0,
     };
-    if encoding == UTF_8 {
-        let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-        let text = std::str::from_utf8(body)
-            .map_err(|e| format!("the file is not valid UTF-8 (byte {})", e.valid_up_to()))?;
-        return Ok(Decoded {
-            text: Cow::Borrowed(text),
-            encoding,
-        });
+    Choice { encoding, skip }
+}
+
+/// Valid UTF-8, allowing a character cut off where the head was cut from a longer file.
+fn looks_utf8(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && head.len() >= DETECT_BYTES,
     }
-    let (text, had_errors) = encoding.decode_without_bom_handling(body);
-    if had_errors && (encoding == UTF_16LE || encoding == UTF_16BE) {
-        return Err(format!("the file is not valid {}", encoding.name()));
-    }
-    Ok(Decoded { text, encoding })
 }
 
 /// The legacy encoding a non-UTF-8 file is most likely in.
@@ -71,11 +60,29 @@ pub fn by_label(label: &str) -> Result<&'static Encoding, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::import::text::{Decoding, TextError};
     use encoding_rs::WINDOWS_1252;
 
+    /// The whole file decoded as it would stream.
+    fn decode(
+        bytes: &[u8],
+        force: Option<&'static Encoding>,
+    ) -> Result<(String, &'static str), String> {
+        let choice = choose(&bytes[..bytes.len().min(DETECT_BYTES)], force);
+        let mut decoding = Decoding::new(&bytes[choice.skip..], choice.encoding);
+        let mut out = String::new();
+        loop {
+            match decoding.fill(&mut out) {
+                Ok(true) => {}
+                Ok(false) => return Ok((out, choice.encoding.name())),
+                Err(TextError::Invalid(m)) => return Err(m),
+                Err(TextError::Io(e)) => return Err(e.to_string()),
+            }
+        }
+    }
+
     fn text(bytes: &[u8]) -> (String, &'static str) {
-        let d = decode(bytes, None).unwrap();
-        (d.text.into_owned(), d.encoding.name())
+        decode(bytes, None).unwrap()
     }
 
     #[test]
@@ -106,11 +113,21 @@ mod tests {
     #[test]
     fn an_override_wins_and_a_false_utf8_claim_is_refused() {
         let d = decode(b"Caf\xE9", Some(WINDOWS_1252)).unwrap();
-        assert_eq!(d.text, "Caf\u{e9}");
+        assert_eq!(d.0, "Caf\u{e9}");
         let latin = decode("Café".as_bytes(), Some(by_label("latin1").unwrap())).unwrap();
-        assert_eq!(latin.text, "CafÃ©");
+        assert_eq!(latin.0, "CafÃ©");
         assert!(decode(b"Caf\xE9", Some(UTF_8)).is_err());
         assert!(decode(b"\xEF\xBB\xBFCaf\xE9", None).is_err());
         assert!(by_label("klingon").is_err());
+    }
+
+    #[test]
+    fn a_utf8_first_mebibyte_holds_the_rest_to_utf8() {
+        let mut file = "Date,Amount,Name\n"
+            .repeat(DETECT_BYTES / 16 + 1)
+            .into_bytes();
+        file.extend_from_slice(b"2024-01-01,1,Caf\xE9\n");
+        let err = decode(&file, None).unwrap_err();
+        assert!(err.contains("not valid UTF-8"), "{err}");
     }
 }

@@ -62,6 +62,9 @@ pub struct CsvMapping {
     pub description: Option<Column>,
     #[serde(default)]
     pub counterparty: Option<Column>,
+    /// A column with the bank's own category for each row (`Groceries`, `Travel`...).
+    #[serde(default)]
+    pub category: Option<Column>,
     /// A column with each row's ISO 4217 code; empty cells take `default_currency`.
     #[serde(default)]
     pub currency: Option<Column>,
@@ -79,6 +82,10 @@ pub struct CsvMapping {
     /// holds every named column.
     #[serde(default)]
     pub skip_lines: usize,
+    /// Non-blank rows at the end of the file that are not transactions (a `Total` or `Closing
+    /// balance` row) and are not read. Blank lines anywhere are always ignored.
+    #[serde(default)]
+    pub skip_footer_lines: usize,
     /// A WHATWG encoding label (`windows-1252`) that overrides detection.
     #[serde(default)]
     pub encoding: Option<String>,
@@ -103,8 +110,12 @@ pub struct Layout {
     pub delimiter: Option<u8>,
     pub header: bool,
     pub skip_lines: usize,
+    pub skip_footer_lines: usize,
     pub encoding: Option<&'static encoding_rs::Encoding>,
 }
+
+/// The most footer rows a mapping may skip (they are held in memory while the file streams).
+pub const MAX_FOOTER_LINES: usize = 100;
 
 impl CsvMapping {
     /// Checks the mapping; the error says what to change.
@@ -120,6 +131,11 @@ impl CsvMapping {
             return Err("name a currency column or a default_currency".to_owned());
         }
         let encoding = self.encoding.as_deref().map(by_label).transpose()?;
+        if self.skip_footer_lines > MAX_FOOTER_LINES {
+            return Err(format!(
+                "skip_footer_lines can be at most {MAX_FOOTER_LINES}"
+            ));
+        }
         self.check_columns()?;
         Ok(Layout {
             date_format,
@@ -129,6 +145,7 @@ impl CsvMapping {
             delimiter,
             header: self.header,
             skip_lines: self.skip_lines,
+            skip_footer_lines: self.skip_footer_lines,
             encoding,
         })
     }
@@ -166,6 +183,7 @@ impl CsvMapping {
         let optional = [
             ("description", &self.description),
             ("counterparty", &self.counterparty),
+            ("category", &self.category),
             ("currency", &self.currency),
         ];
         all.extend(

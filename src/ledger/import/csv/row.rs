@@ -44,8 +44,8 @@ impl Reading<'_> {
             .map_err(|r| report(&self.slots.date, r))
             .ok();
         let currency = self.currency(record).map_err(|(s, r)| report(s, r)).ok();
-        let minor = currency.and_then(|(_, exponent)| {
-            self.money_out(record, exponent)
+        let minor = currency.and_then(|(currency, exponent)| {
+            self.money_out(record, currency, exponent)
                 .map_err(|(s, r)| report(s, r))
                 .ok()
         });
@@ -64,6 +64,7 @@ impl Reading<'_> {
             amount: Money::new(minor, currency),
             description: text(&self.slots.description),
             counterparty: text(&self.slots.counterparty),
+            category: text(&self.slots.category),
         })
     }
 
@@ -85,12 +86,18 @@ impl Reading<'_> {
     }
 
     /// Minor units, positive = money out.
-    fn money_out(&self, record: &StringRecord, exponent: u32) -> Result<i64, (&Slot, String)> {
+    fn money_out(
+        &self,
+        record: &StringRecord,
+        currency: Currency,
+        exponent: u32,
+    ) -> Result<i64, (&Slot, String)> {
         let too_large = |slot| (slot, "is too large".to_owned());
         match &self.slots.amount {
             AmountSlots::Single(slot) => {
                 let written = cell(record, slot)
                     .and_then(|c| amount::read(c, self.separators, exponent))
+                    .and_then(|w| same_currency(w, currency))
                     .map_err(|r| (slot, r))?;
                 let magnitude = written.minor.checked_abs().ok_or_else(|| too_large(slot))?;
                 Ok(match (written.marker, self.sign) {
@@ -100,7 +107,9 @@ impl Reading<'_> {
                     (None, SignConvention::PositiveIsMoneyOut) => written.minor,
                 })
             }
-            AmountSlots::Split { debit, credit } => self.split(record, exponent, debit, credit),
+            AmountSlots::Split { debit, credit } => {
+                self.split(record, currency, exponent, debit, credit)
+            }
         }
     }
 
@@ -108,6 +117,7 @@ impl Reading<'_> {
     fn split<'s>(
         &self,
         record: &StringRecord,
+        currency: Currency,
         exponent: u32,
         debit: &'s Slot,
         credit: &'s Slot,
@@ -117,7 +127,9 @@ impl Reading<'_> {
             if text.is_empty() {
                 return Ok(None);
             }
-            let written = amount::read(text, self.separators, exponent).map_err(|r| (slot, r))?;
+            let written = amount::read(text, self.separators, exponent)
+                .and_then(|w| same_currency(w, currency))
+                .map_err(|r| (slot, r))?;
             let magnitude = written.minor.checked_abs();
             magnitude.map(Some).ok_or((slot, "is too large".to_owned()))
         };
@@ -134,6 +146,18 @@ impl Reading<'_> {
             (_, Some(i)) => Ok(-i),
             (None, None) => Err((debit, format!("and {} are both empty", credit.name))),
         }
+    }
+}
+
+/// A code written in the cell must be the row's currency.
+fn same_currency(written: amount::Written, currency: Currency) -> Result<amount::Written, String> {
+    match written.code {
+        Some(code) if code != currency.as_str().as_bytes() => Err(format!(
+            "names {} but the row's currency is {}",
+            String::from_utf8_lossy(&code),
+            currency.as_str()
+        )),
+        _ => Ok(written),
     }
 }
 

@@ -1,8 +1,13 @@
-//! The fallback FITID for transactions whose bank left it empty: a SHA-256 of the account and the
-//! transaction's fields as written, plus how many identical transactions came before it in the file.
+//! The fallback FITID for transactions whose bank left it empty: a SHA-256 of the ledger account id
+//! and the transaction's fields as written, plus how many identical transactions came before it in
+//! the file.
 //!
 //! Invariant: the same file gives the same ids on every read (so a re-import adds nothing), and two
-//! identical transactions in one file (two coffees on the same day) get different ids.
+//! identical transactions in one file (two coffees on the same day) get different ids. The bank's
+//! account number is never hashed: an unkeyed hash of it and clear fields could be brute-forced.
+//! Memory per file is one small counter per distinct content (8-byte key: a collision of two
+//! contents only raises an ordinal, and the id still hashes the whole content, so ids stay distinct
+//! and stable).
 
 use std::collections::HashMap;
 
@@ -14,11 +19,11 @@ pub const PREFIX: &str = "ofx-sha256:";
 /// Counts of the contents seen so far in one file.
 #[derive(Default)]
 pub struct Fallbacks {
-    seen: HashMap<[u8; 32], u32>,
+    seen: HashMap<u64, u32>,
 }
 
 impl Fallbacks {
-    /// The id for the next transaction with this account and content.
+    /// The id for the next transaction with this ledger account and content.
     pub fn next(&mut self, account: &str, fields: &[&str]) -> String {
         let mut hasher = Sha256::new();
         for part in std::iter::once(account).chain(fields.iter().copied()) {
@@ -26,7 +31,9 @@ impl Fallbacks {
             hasher.update(part.as_bytes());
         }
         let content: [u8; 32] = hasher.finalize().into();
-        let ordinal = self.seen.entry(content).or_insert(0);
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&content[..8]);
+        let ordinal = self.seen.entry(u64::from_be_bytes(key)).or_insert(0);
         let id = Sha256::new()
             .chain_update(content)
             .chain_update(ordinal.to_be_bytes())

@@ -27,9 +27,26 @@ pub struct Decoded<'a> {
     pub body_start: usize,
 }
 
-/// Detects the header and decodes the file, or says why it is not OFX.
-pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// What the first bytes of a file say: its flavor, declared encoding and where its content starts.
+pub struct Sniffed {
+    pub flavor: Flavor,
+    /// Declared (or assumed) encoding; UTF-8 falls back to Windows-1252 when the file is not.
+    pub encoding: &'static Encoding,
+    /// Length of a UTF-8 byte order mark, which is not part of the text.
+    pub bom: usize,
+    /// Offset, after the BOM, of the first byte that is not ASCII white space.
+    pub start: usize,
+}
+
+/// Reads the header from the file's first bytes (the first 4 KiB after leading white space are
+/// enough), or says why the file is not OFX.
+pub fn sniff(bytes: &[u8]) -> Result<Sniffed, String> {
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let bytes = &bytes[bom..];
     let start = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -51,10 +68,22 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
                 .to_owned(),
         );
     };
-    let text = decode_text(bytes, encoding);
-    let body_start = body_start(&text, flavor, start);
-    Ok(Decoded {
+    Ok(Sniffed {
         flavor,
+        encoding,
+        bom,
+        start,
+    })
+}
+
+/// Detects the header and decodes the file, or says why it is not OFX.
+pub fn decode(bytes: &[u8]) -> Result<Decoded<'_>, String> {
+    let sniffed = sniff(bytes)?;
+    let bytes = &bytes[sniffed.bom..];
+    let text = decode_text(bytes, sniffed.encoding);
+    let body_start = find_body_start(&text, sniffed.flavor, sniffed.start).unwrap_or(text.len());
+    Ok(Decoded {
+        flavor: sniffed.flavor,
         text,
         body_start,
     })
@@ -114,8 +143,10 @@ fn xml_encoding(head: &[u8]) -> &'static Encoding {
         .unwrap_or(UTF_8)
 }
 
-/// Where the body starts: after the `<?OFX ...?>` processing instruction, or at the first `<`.
-fn body_start(text: &str, flavor: Flavor, start: usize) -> usize {
+/// Where the body starts: after the `<?OFX ...?>` processing instruction, or at the first `<`;
+/// `None` when `text` does not show it (the body is empty, or, when streaming, not read yet).
+/// A caller with only a prefix of the text must hold more than `start` bytes of it.
+pub fn find_body_start(text: &str, flavor: Flavor, start: usize) -> Option<usize> {
     let from = text.get(start..).map_or(0, |_| start);
     let rest = &text[from..];
     let offset = match flavor {
@@ -124,7 +155,7 @@ fn body_start(text: &str, flavor: Flavor, start: usize) -> usize {
         Flavor::Sgml => rest.find('<'),
         Flavor::Bare => Some(0),
     };
-    from + offset.unwrap_or(rest.len())
+    offset.map(|offset| from + offset)
 }
 
 fn starts_with_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {

@@ -1,7 +1,8 @@
 //! OFX/QFX bank files (1.x SGML, 2.x XML, and XML headers over SGML bodies) into bank and
 //! credit-card statements, as pure logic over the file's bytes.
 //!
-//! Invariant: a file is read whole or refused: [`parse`] returns every transaction of every bank
+//! Invariant: a file is read whole or refused: [`parse`] returns (and [`stream`] hands out, in
+//! bounded memory, the same) every transaction of every bank
 //! (`STMTRS`) and credit-card (`CCSTMTRS`) statement, amounts in integer minor units with positive
 //! meaning money out and times in UTC, or an [`OfxError`] naming lines and reasons. Account numbers
 //! stay in a [`SecretString`]: never printed, never in an error.
@@ -12,6 +13,7 @@ mod error;
 mod fitid;
 mod header;
 mod statement;
+mod stream;
 mod tokens;
 mod transaction;
 
@@ -19,6 +21,8 @@ mod transaction;
 mod fixture_tests;
 #[cfg(test)]
 mod parse_tests;
+#[cfg(test)]
+mod stream_tests;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -27,6 +31,7 @@ use crate::secret::SecretString;
 
 pub use error::{OfxError, Problem, MAX_PROBLEMS};
 pub use header::Flavor;
+pub use stream::{stream, StreamError, StreamOptions, StreamSummary, MAX_ELEMENT};
 
 /// A whole OFX file that was read without a problem.
 #[derive(Debug)]
@@ -96,13 +101,25 @@ pub struct Transaction {
     pub check_number: Option<String>,
 }
 
-/// Reads a whole OFX/QFX file.
+/// Whether the file's first bytes show an OFX header or an `<OFX>` root.
+pub fn is_ofx(head: &[u8]) -> bool {
+    header::sniff(head).is_ok()
+}
+
+/// Reads a whole OFX/QFX file, with generated FITIDs keyed by no ledger account (see
+/// [`parse_for`]).
 pub fn parse(bytes: &[u8]) -> Result<OfxFile, OfxError> {
+    parse_for(bytes, "")
+}
+
+/// Reads a whole OFX/QFX file for the ledger account `account` (its id, which keys the generated
+/// FITIDs; never the bank's account number).
+pub fn parse_for(bytes: &[u8], account: &str) -> Result<OfxFile, OfxError> {
     let decoded = header::decode(bytes).map_err(OfxError::NotOfx)?;
     let before = &decoded.text[..decoded.body_start];
     let first_line = 1 + before.bytes().filter(|&b| b == b'\n').count();
     let body = &decoded.text[decoded.body_start..];
-    let statements = statement::read(tokens::Elements::new(body, first_line))?;
+    let statements = statement::read(tokens::Elements::new(body, first_line), account)?;
     Ok(OfxFile {
         flavor: decoded.flavor,
         statements,

@@ -105,14 +105,28 @@ fn missing_fitids_fall_back_to_a_stable_content_hash() {
     let again = transactions(&sgml("1252", &body));
     let ids = |ts: &[Transaction]| ts.iter().map(|t| t.fitid.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&first), ids(&again), "a re-read gives the same ids");
-    let other_account = String::from_utf8(sgml("1252", &body))
+    let other_number = String::from_utf8(sgml("1252", &body))
         .unwrap()
         .replace("000123456789", "000123456780");
-    let moved = transactions(other_account.as_bytes());
+    let renumbered = transactions(other_number.as_bytes());
+    assert_eq!(
+        ids(&renumbered),
+        ids(&first),
+        "the bank's account number is not hashed (it could be brute-forced)"
+    );
+    let file = sgml("1252", &body);
+    let ledger = |account| {
+        let parsed = parse_for(&file, account).unwrap();
+        parsed
+            .transactions()
+            .map(|t| t.fitid.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ledger("acct-1"), ledger("acct-1"));
     assert_ne!(
-        ids(&moved)[0],
-        ids(&first)[0],
-        "the account is part of the hash"
+        ledger("acct-1")[0],
+        ledger("acct-2")[0],
+        "the ledger account is part of the hash"
     );
     assert!(!first[0].fitid.contains("123456789"));
 }

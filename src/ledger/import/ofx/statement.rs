@@ -3,8 +3,10 @@
 //!
 //! Invariant: an `</X>` closes back to the nearest open `X` (closing whatever SGML left open in
 //! between); each transaction is finished when its `STMTTRN` closes, so memory holds only the
-//! statements built so far; every problem is collected (the first [`MAX_PROBLEMS`]) before the
-//! file is refused, and a file cut off inside a statement is refused.
+//! statements built so far (when collecting) or only the transactions not yet handed out (when
+//! streaming); the reader owns its state, so elements may come from text that is then dropped;
+//! every problem is collected (the first [`MAX_PROBLEMS`]) before the file is refused, and a file
+//! cut off inside a statement is refused.
 
 use std::borrow::Cow;
 
@@ -14,23 +16,25 @@ use super::transaction::{Draft, Field};
 use super::{amount, Account, Statement, StatementKind};
 use crate::secret::SecretString;
 
-/// Reads every statement, or refuses the file.
+/// Reads every statement, or refuses the file. `account` is the ledger account id that keys
+/// generated FITIDs.
 pub fn read<'a>(
     elements: impl Iterator<Item = Result<Element<'a>, (usize, String)>>,
+    account: &str,
 ) -> Result<Vec<Statement>, OfxError> {
-    let mut reader = Reader::default();
-    for element in elements {
-        let element = element.map_err(|(line, reason)| OfxError::Malformed { line, reason })?;
-        reader.element(element)?;
-    }
-    reader.finish()
+    let mut reader = Reader::new(account, false);
+    reader.elements(elements)?;
+    reader.finish().map(|done| done.statements)
 }
 
-#[derive(Default)]
-struct Reader<'a> {
-    stack: Vec<(&'a str, usize)>,
+/// At most this many distinct account numbers are told apart (a count past it is "at least").
+pub const MAX_ACCOUNTS: usize = 100;
+
+pub struct Reader {
+    /// Open tags, upper-cased, with their lines.
+    stack: Vec<(String, usize)>,
     statements: Vec<Statement>,
-    open: Option<Open<'a>>,
+    open: Option<Open>,
     problems: Vec<Problem>,
     total_problems: usize,
     saw_ofx: bool,
@@ -38,34 +42,102 @@ struct Reader<'a> {
     bank_status: Option<String>,
     last_line: usize,
     fallback_ids: super::fitid::Fallbacks,
+    /// The ledger account id the fallback FITIDs hash.
+    account: String,
+    /// Streaming: transactions go to `ready` and statements are only counted.
+    streaming: bool,
+    ready: Vec<super::Transaction>,
+    statement_count: u64,
+    transactions_seen: u64,
+    /// Distinct `ACCTID`s seen, the first [`MAX_ACCOUNTS`].
+    numbers: Vec<SecretString>,
+}
+
+/// What a finished read found.
+pub struct Finished {
+    /// Empty when streaming.
+    pub statements: Vec<Statement>,
+    pub statement_count: u64,
 }
 
 /// The statement being read, and its transaction being read.
-struct Open<'a> {
+struct Open {
     statement: Statement,
-    bank_id: Option<Cow<'a, str>>,
-    number: Option<Cow<'a, str>>,
-    account_type: Option<Cow<'a, str>>,
+    bank_id: Option<Cow<'static, str>>,
+    number: Option<Cow<'static, str>>,
+    account_type: Option<Cow<'static, str>>,
     exponent: u32,
-    transaction: Option<Draft<'a>>,
+    transaction: Option<Draft<'static>>,
 }
 
-impl<'a> Reader<'a> {
-    fn element(&mut self, element: Element<'a>) -> Result<(), OfxError> {
+impl Reader {
+    pub fn new(account: &str, streaming: bool) -> Self {
+        Self {
+            stack: Vec::new(),
+            statements: Vec::new(),
+            open: None,
+            problems: Vec::new(),
+            total_problems: 0,
+            saw_ofx: false,
+            saw_investment: false,
+            bank_status: None,
+            last_line: 0,
+            fallback_ids: super::fitid::Fallbacks::default(),
+            account: account.to_owned(),
+            streaming,
+            ready: Vec::new(),
+            statement_count: 0,
+            transactions_seen: 0,
+            numbers: Vec::new(),
+        }
+    }
+
+    /// Feeds elements; a tokenizer error refuses the file.
+    pub fn elements<'e>(
+        &mut self,
+        elements: impl Iterator<Item = Result<Element<'e>, (usize, String)>>,
+    ) -> Result<(), OfxError> {
+        for element in elements {
+            let element = element.map_err(|(line, reason)| OfxError::Malformed { line, reason })?;
+            self.element(element)?;
+        }
+        Ok(())
+    }
+
+    /// Streaming: the transactions finished since the last call, in file order.
+    pub fn take_ready(&mut self) -> std::vec::Drain<'_, super::Transaction> {
+        self.ready.drain(..)
+    }
+
+    pub fn has_problems(&self) -> bool {
+        self.total_problems > 0
+    }
+
+    /// Distinct account numbers so far (at most [`MAX_ACCOUNTS`]).
+    pub fn accounts(&self) -> usize {
+        self.numbers.len()
+    }
+
+    /// `<STMTTRN>`s opened inside statements so far, good or bad.
+    pub fn transactions_seen(&self) -> u64 {
+        self.transactions_seen
+    }
+
+    fn element(&mut self, element: Element<'_>) -> Result<(), OfxError> {
         match element {
             Element::Open { tag, line } => self.open(tag, line),
             Element::Leaf { tag, value, line } => {
                 self.last_line = line;
                 // `<OFX></OFX>`: an empty file, but an OFX one.
                 self.saw_ofx |= tag.eq_ignore_ascii_case("OFX");
-                self.leaf(tag, value, line);
+                self.leaf(tag, Cow::Owned(value.into_owned()), line);
                 Ok(())
             }
             Element::Close { tag, line } => self.close(tag, line),
         }
     }
 
-    fn open(&mut self, tag: &'a str, line: usize) -> Result<(), OfxError> {
+    fn open(&mut self, tag: &str, line: usize) -> Result<(), OfxError> {
         self.last_line = line;
         let upper = tag.to_ascii_uppercase();
         let kind = match upper.as_str() {
@@ -94,7 +166,7 @@ impl<'a> Reader<'a> {
             }
             self.open = Some(Open::new(kind, line));
         }
-        self.stack.push((tag, line));
+        self.stack.push((upper, line));
         Ok(())
     }
 
@@ -111,26 +183,26 @@ impl<'a> Reader<'a> {
             return Err(malformed(line, reason));
         }
         open.transaction = Some(Draft::new(line));
+        self.transactions_seen += 1;
         Ok(())
     }
 
-    fn leaf(&mut self, tag: &'a str, value: Cow<'a, str>, line: usize) {
-        let parent = self
-            .stack
-            .last()
-            .map_or("", |(p, _)| *p)
-            .to_ascii_uppercase();
+    fn leaf(&mut self, tag: &str, value: Cow<'static, str>, line: usize) {
+        let parent = self.stack.last().map_or("", |(p, _)| p.as_str());
         let upper = tag.to_ascii_uppercase();
         let field = Field { value, line };
         if let Some(open) = self.open.as_mut() {
             if let Some(draft) = open.transaction.as_mut() {
-                draft.set(&parent, &upper, field);
+                draft.set(parent, &upper, field);
                 return;
             }
-            match (parent.as_str(), upper.as_str()) {
+            match (parent, upper.as_str()) {
                 ("STMTRS" | "CCSTMTRS", "CURDEF") => self.curdef(field),
                 ("BANKACCTFROM" | "CCACCTFROM", "BANKID") => open.bank_id = Some(field.value),
-                ("BANKACCTFROM" | "CCACCTFROM", "ACCTID") => open.number = Some(field.value),
+                ("BANKACCTFROM" | "CCACCTFROM", "ACCTID") => {
+                    note_account(&mut self.numbers, field.value.trim());
+                    open.number = Some(field.value);
+                }
                 ("BANKACCTFROM", "ACCTTYPE") => open.account_type = Some(field.value),
                 _ => {}
             }
@@ -141,7 +213,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn curdef(&mut self, field: Field<'a>) {
+    fn curdef(&mut self, field: Field<'static>) {
         let Some(open) = self.open.as_mut() else {
             return;
         };
@@ -169,7 +241,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn close(&mut self, tag: &'a str, line: usize) -> Result<(), OfxError> {
+    fn close(&mut self, tag: &str, line: usize) -> Result<(), OfxError> {
         self.last_line = line;
         let Some(at) = self
             .stack
@@ -184,17 +256,17 @@ impl<'a> Reader<'a> {
         };
         while self.stack.len() > at {
             if let Some((closed, _)) = self.stack.pop() {
-                self.closed(closed);
+                self.closed(&closed);
             }
         }
         Ok(())
     }
 
     fn closed(&mut self, tag: &str) {
-        if tag.eq_ignore_ascii_case("STMTTRN") {
-            self.finish_transaction();
-        } else if tag.eq_ignore_ascii_case("STMTRS") || tag.eq_ignore_ascii_case("CCSTMTRS") {
-            self.finish_statement();
+        match tag {
+            "STMTTRN" => self.finish_transaction(),
+            "STMTRS" | "CCSTMTRS" => self.finish_statement(),
+            _ => {}
         }
     }
 
@@ -209,8 +281,8 @@ impl<'a> Reader<'a> {
             currency: open.statement.currency,
             exponent: open.exponent,
         };
-        let account = AccountKey::of(open);
-        match draft.finish(&context, account.0.expose(), &mut self.fallback_ids) {
+        match draft.finish(&context, &self.account, &mut self.fallback_ids) {
+            Ok(transaction) if self.streaming => self.ready.push(transaction),
             Ok(transaction) => open.statement.transactions.push(transaction),
             Err(problems) => {
                 for problem in problems {
@@ -240,7 +312,10 @@ impl<'a> Reader<'a> {
             .take()
             .filter(|t| !t.is_empty())
             .map(|t| t.to_ascii_uppercase());
-        self.statements.push(open.statement);
+        self.statement_count += 1;
+        if !self.streaming {
+            self.statements.push(open.statement);
+        }
     }
 
     fn problem(&mut self, line: usize, field: &'static str, reason: String) {
@@ -254,7 +329,8 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn finish(mut self) -> Result<Vec<Statement>, OfxError> {
+    /// The statements (none kept when streaming), or why the file is refused.
+    pub fn finish(mut self) -> Result<Finished, OfxError> {
         if let Some((tag, line)) = self.open.as_ref().and_then(|_| self.statement_tag()) {
             let reason = format!("the file ends inside the <{tag}> opened at line {line}");
             return Err(malformed(self.last_line, reason));
@@ -268,16 +344,18 @@ impl<'a> Reader<'a> {
                 total: self.total_problems,
             });
         }
-        if self.statements.is_empty() {
+        if self.statement_count == 0 {
             return Err(OfxError::NoStatement(self.why_no_statement()));
         }
-        Ok(self.statements)
+        Ok(Finished {
+            statements: self.statements,
+            statement_count: self.statement_count,
+        })
     }
 
     fn statement_tag(&self) -> Option<(String, usize)> {
         self.stack.iter().find_map(|(tag, line)| {
-            let upper = tag.to_ascii_uppercase();
-            matches!(upper.as_str(), "STMTRS" | "CCSTMTRS").then_some((upper, *line))
+            matches!(tag.as_str(), "STMTRS" | "CCSTMTRS").then(|| (tag.clone(), *line))
         })
     }
 
@@ -290,23 +368,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The account fields as the fallback FITID hashes them (the number included, never printed).
-struct AccountKey(SecretString);
-
-impl AccountKey {
-    fn of(open: &Open<'_>) -> Self {
-        let part = |v: &Option<Cow<'_, str>>| v.as_deref().unwrap_or("").trim().to_owned();
-        Self(SecretString::new(format!(
-            "{:?}\u{1f}{}\u{1f}{}\u{1f}{}",
-            open.statement.account.kind,
-            part(&open.bank_id),
-            part(&open.number),
-            part(&open.account_type)
-        )))
-    }
-}
-
-impl<'a> Open<'a> {
+impl Open {
     fn new(kind: StatementKind, line: usize) -> Self {
         let account = Account {
             kind,
@@ -327,6 +389,16 @@ impl<'a> Open<'a> {
             exponent: 2,
             transaction: None,
         }
+    }
+}
+
+/// Remembers a distinct account number (compared whole, never printed).
+fn note_account(numbers: &mut Vec<SecretString>, number: &str) {
+    if number.is_empty() || numbers.len() >= MAX_ACCOUNTS {
+        return;
+    }
+    if !numbers.iter().any(|n| n.expose() == number) {
+        numbers.push(SecretString::new(number.to_owned()));
     }
 }
 

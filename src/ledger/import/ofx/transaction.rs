@@ -82,7 +82,7 @@ impl<'a> Draft<'a> {
     pub fn finish(
         self,
         context: &Context,
-        account_key: &str,
+        account: &str,
         fallbacks: &mut Fallbacks,
     ) -> Result<Transaction, Vec<Problem>> {
         let mut problems = Vec::new();
@@ -107,7 +107,7 @@ impl<'a> Draft<'a> {
         }
         let (fitid, fitid_generated) = match text(&self.fitid) {
             Some(fitid) => (fitid, false),
-            None => (fallbacks.next(account_key, &self.content()), true),
+            None => (fallbacks.next(account, &self.content()), true),
         };
         Ok(Transaction {
             line: self.line,
