@@ -62,6 +62,12 @@ CREATE TABLE spend_events (
 CREATE INDEX spend_events_recent ON spend_events (tenant_id, occurred_at DESC, id DESC);
 CREATE INDEX spend_events_by_account ON spend_events (tenant_id, account_id, occurred_at DESC, id DESC);
 CREATE INDEX spend_events_by_counterparty ON spend_events (tenant_id, counterparty, occurred_at DESC, id DESC);
+-- Date-range filters (the bank's date) with an amount bound: the range is read from these and
+-- sorted, where the newest-first indexes above would walk every later event first.
+CREATE INDEX spend_events_booked ON spend_events (tenant_id, booked_on, amount_minor)
+    WHERE removed_at IS NULL;
+CREATE INDEX spend_events_by_account_booked
+    ON spend_events (tenant_id, account_id, booked_on, amount_minor) WHERE removed_at IS NULL;
 
 CREATE TABLE vendors (
     id UUID PRIMARY KEY,

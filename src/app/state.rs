@@ -132,6 +132,7 @@ impl FromRef<AppState> for LedgerState {
             events: state.events.clone(),
             import_max_bytes: state.config.imports.max_bytes,
             import_max_rows: state.config.imports.max_rows,
+            spool_dir: state.config.data_dir.clone(),
         }
     }
 }

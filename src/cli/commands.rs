@@ -17,6 +17,7 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
         Command::Tenant(command) => super::identity::tenant(command, out).await,
         Command::User(command) => super::identity::user(command, out).await,
         Command::Jobs(command) => super::jobs::run(command, out).await,
+        Command::Import(args) => super::import::run(args, out).await,
     }
 }
 

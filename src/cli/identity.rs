@@ -130,7 +130,7 @@ async fn create(
 }
 
 /// A tenant by slug (or id); never the reserved system tenant.
-async fn find_tenant(store: &dyn Store, wanted: &str) -> Result<Tenant, Failure> {
+pub(super) async fn find_tenant(store: &dyn Store, wanted: &str) -> Result<Tenant, Failure> {
     let missing = || Failure {
         lines: vec![format!(
             "no tenant {wanted}; create it with `auditpulse tenant create`"
@@ -223,7 +223,7 @@ async fn open_store() -> Result<Arc<dyn Store>, Failure> {
     connect(&loaded.config).await
 }
 
-async fn connect(config: &crate::Config) -> Result<Arc<dyn Store>, Failure> {
+pub(super) async fn connect(config: &crate::Config) -> Result<Arc<dyn Store>, Failure> {
     let store = app::connect(&config.database_url, 2).await?;
     let status = match store.schema_status().await {
         Ok(status) => status,
@@ -246,7 +246,7 @@ async fn connect(config: &crate::Config) -> Result<Arc<dyn Store>, Failure> {
 
 /// Puts the change in the audit trail with the actor `system`, and waits until it is committed:
 /// the command's process ends right after.
-async fn record(
+pub(super) async fn record(
     store: Arc<dyn Store>,
     action: &'static str,
     target: (&'static str, String),

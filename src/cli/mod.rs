@@ -5,6 +5,7 @@
 
 mod commands;
 mod identity;
+mod import;
 mod jobs;
 mod keys;
 
@@ -90,6 +91,17 @@ pub enum Command {
         after_help = "Example:\n  auditpulse jobs list --state failed --kind plaid.sync"
     )]
     Jobs(JobsCommand),
+    /// Import a bank file (OFX, QFX or CSV) into a ledger account, all or nothing.
+    #[command(
+        after_help = "Examples:\n  auditpulse import statement.ofx --tenant acme --account 0190a1b2-...\n  \
+        auditpulse import export.csv --tenant acme --account 0190a1b2-... --mapping first-bank\n\n\
+        The format is read from the content. A file with any unreadable row is refused whole,\n\
+        every bad row listed (line, column, reason); nothing is stored. Importing the same file\n\
+        again adds nothing and says how many transactions were already there. Files over\n\
+        AUDITPULSE_IMPORT_MAX_BYTES (20 MiB) or AUDITPULSE_IMPORT_MAX_ROWS rows are refused.\n\
+        Shows a progress bar on a terminal. Recorded in the audit trail (actor system)."
+    )]
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]

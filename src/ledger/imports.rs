@@ -51,6 +51,22 @@ impl From<ImportRow> for ImportSummary {
     }
 }
 
+impl ImportSummary {
+    /// What the audit trail says about an import: counts and the file's hash, never its rows.
+    pub fn audit_details(&self) -> serde_json::Value {
+        serde_json::json!({
+            "account": self.account_id,
+            "format": self.format,
+            "mapping": self.mapping,
+            "file_sha256": self.file_sha256,
+            "file_bytes": self.file_bytes,
+            "rows": self.rows,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+        })
+    }
+}
+
 /// Which file is being imported, and by whom.
 #[derive(Debug, Clone)]
 pub struct ImportInfo {

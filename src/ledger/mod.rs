@@ -13,6 +13,7 @@
 mod accounts;
 pub mod counterparty;
 pub mod import;
+pub mod importer;
 pub mod imports;
 pub mod model;
 mod read;

@@ -13,7 +13,28 @@ use crate::error::Error;
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-pub async fn limit_body(State(limit): State<usize>, request: Request, next: Next) -> Response {
+/// The limits in force: one for every route, a larger one for bank-file uploads.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub default: usize,
+    /// `POST /api/v1/imports`: the import size limit plus room for the multipart envelope.
+    pub imports: usize,
+}
+
+/// The route whose bodies are bank files.
+pub const IMPORTS_PATH: &str = "/api/v1/imports";
+
+pub async fn limit_body(
+    State(limits): State<BodyLimits>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit =
+        if request.method() == axum::http::Method::POST && request.uri().path() == IMPORTS_PATH {
+            limits.imports
+        } else {
+            limits.default
+        };
     let announced = request
         .headers()
         .get(header::CONTENT_LENGTH)

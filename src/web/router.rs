@@ -43,7 +43,12 @@ pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
                     config.request_timeout,
                 ))
                 .layer(from_fn_with_state(
-                    config.max_body_bytes,
+                    limits::BodyLimits {
+                        default: config.max_body_bytes,
+                        imports: usize::try_from(config.imports.max_bytes)
+                            .unwrap_or(usize::MAX)
+                            .saturating_add(64 * 1024),
+                    },
                     limits::limit_body,
                 )),
         )

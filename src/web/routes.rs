@@ -71,7 +71,7 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::vendors::list, ledger::vendors::add))
         .routes(routes!(ledger::vendors::delete))
         .routes(routes!(ledger::mappings::list, ledger::mappings::put))
-        .routes(routes!(ledger::imports::list))
+        .routes(routes!(ledger::imports::list, ledger::imports::create))
         .routes(routes!(plaid::link_token))
         .routes(routes!(plaid::list, plaid::link))
         .routes(routes!(plaid::remove))

@@ -53,6 +53,7 @@ fn help_explains_every_command_with_an_example() {
         vec!["user", "create", "--help"],
         vec!["jobs", "--help"],
         vec!["jobs", "list", "--help"],
+        vec!["import", "--help"],
     ] {
         let out = run(dir.path(), &args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");

@@ -349,7 +349,124 @@ async fn vendors_and_mappings(backend: Backend) {
     app.stop().await;
 }
 
+async fn exports_stream_and_are_audited(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
+    let acct = account(&app, &admin, "12345678").await;
+    let mut batch: Vec<NewSpend> = (1..=25)
+        .map(|d| spend(&format!("tx-{d:02}"), acct, d, 100 * i64::from(d), "Vendor"))
+        .collect();
+    batch.push(spend("tx-evil", acct, 26, 1, "=HYPERLINK(\"http://x\")"));
+    apply(&app, tenant, batch, &[]).await;
+
+    let (_, auditor) = app.user_token(tenant, Role::Auditor).await;
+    let csv = app
+        .get_as(
+            &auditor,
+            "/api/v1/transactions/export?format=csv&from=2026-03-10",
+        )
+        .await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1 + 17, "header and rows 10..=26");
+    assert!(lines[0].starts_with("id,occurred_at,booked_on,account_id,source"));
+    assert!(
+        text.contains("'=HYPERLINK"),
+        "formulas are defused: {}",
+        lines[1]
+    );
+    assert!(!text.contains(",=HYPERLINK"));
+
+    let jsonl = app
+        .get_as(&auditor, "/api/v1/transactions/export?format=jsonl")
+        .await;
+    let rows: Vec<Value> = jsonl
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 26);
+    assert_eq!(rows[0]["source_ref"], "tx-evil");
+
+    let events = crate::accounts::audited_at_least(&app, &admin, "ledger.export", 2).await;
+    let details: Vec<&Value> = events.iter().map(|e| &e["details"]).collect();
+    assert!(
+        details.iter().any(|d| d["rows"] == 17
+            && d["format"] == "csv"
+            && d["filter"]["from"] == "2026-03-10"
+            && d["complete"] == true),
+        "{details:?}"
+    );
+    assert!(details
+        .iter()
+        .any(|d| d["rows"] == 26 && d["format"] == "jsonl"));
+
+    // Viewers read but do not export; a read-only API key reads too.
+    let (_, viewer) = app.user_token(tenant, Role::Viewer).await;
+    let refused = app
+        .get_as(&viewer, "/api/v1/transactions/export?format=csv")
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        app.get_as(&viewer, "/api/v1/transactions").await.status(),
+        200
+    );
+    let key = json_of(
+        post(
+            &app,
+            &admin,
+            "/api/v1/api-keys",
+            json!({"name": "bi", "scopes": ["read"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let key = key["key"].as_str().unwrap();
+    let listed = page(&app, key, "limit=1").await;
+    assert_eq!(refs(&listed), ["tx-evil"]);
+    assert_eq!(
+        app.get_as(key, "/api/v1/transactions/export?format=csv")
+            .await
+            .status(),
+        403
+    );
+    let ingest = json_of(
+        post(
+            &app,
+            &admin,
+            "/api/v1/api-keys",
+            json!({"name": "loader", "scopes": ["ingest:write"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let ingest = ingest["key"].as_str().unwrap();
+    let made = post(
+        &app,
+        ingest,
+        "/api/v1/accounts",
+        json!({"name": "Card", "kind": "credit_card", "currency": "JPY"}),
+    )
+    .await;
+    assert_eq!(made.status(), 201);
+    assert_eq!(
+        app.get_as(ingest, "/api/v1/transactions").await.status(),
+        403
+    );
+    app.stop().await;
+}
+
 crate::on_both_backends!(
+    exports_stream_and_are_audited,
     accounts_show_only_the_mask,
     transactions_filter_page_and_stay_one_event,
     free_text_is_sealed_and_rotates,

@@ -22,6 +22,7 @@ mod jobs;
 mod jobs_cli;
 mod key_rotation;
 mod ledger;
+mod ledger_import;
 mod lockout;
 mod login;
 mod metrics;

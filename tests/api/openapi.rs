@@ -64,6 +64,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "POST /api/v1/auth/totp/enable",
             "POST /api/v1/auth/totp/setup",
             "POST /api/v1/import-mappings",
+            "POST /api/v1/imports",
             "POST /api/v1/plaid/items",
             "POST /api/v1/plaid/link-token",
             "POST /api/v1/plaid/webhook",

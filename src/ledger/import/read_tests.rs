@@ -260,3 +260,23 @@ fn refusals_become_a_422_listing_problems_without_quoting_descriptions() {
     let err = read_all(b"a,b\n", &missing).unwrap_err();
     assert!(err.to_string().contains("needs a mapping"));
 }
+
+#[test]
+fn problems_quoting_long_cells_are_cut_short() {
+    let m = us_card();
+    let row = format!("01/05/2024,A,B,{}\n", "9x".repeat(4000));
+    let file = format!(
+        "Date,Description,Category,Amount\n{}Total,,,\n",
+        row.repeat(3)
+    );
+    let err = read_all(file.as_bytes(), &csv_options(&m, 10)).unwrap_err();
+    let ImportError::Problems { problems, total } = err else {
+        panic!()
+    };
+    assert_eq!(total, 3);
+    assert!(
+        problems.iter().all(|p| p.reason.chars().count() <= 201),
+        "{}",
+        problems[0].reason
+    );
+}

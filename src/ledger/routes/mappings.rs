@@ -39,11 +39,21 @@ impl Validate for ImportMapping {
                 "must be 1 to 64 letters, digits, '-', '_' or '.'",
             ));
         }
-        if let Err(reason) = self.mapping.validate() {
+        if let Err(reason) = check(&self.mapping) {
             errors.push(FieldError::new("mapping", reason));
         }
         errors
     }
+}
+
+/// Validates a mapping as the reader will use it: without a currency column or
+/// `default_currency`, rows are in the currency of the account the file is imported into.
+pub fn check(mapping: &CsvMapping) -> std::result::Result<(), String> {
+    let mut probe = mapping.clone();
+    if probe.currency.is_none() && probe.default_currency.is_none() {
+        probe.default_currency = Some("USD".to_owned());
+    }
+    probe.validate().map(|_| ())
 }
 
 pub fn valid_name(name: &str) -> bool {

@@ -29,6 +29,8 @@ pub struct LedgerState {
     pub import_max_bytes: u64,
     /// Most rows accepted in one file.
     pub import_max_rows: u64,
+    /// Where uploads are spooled while they are imported (the data directory).
+    pub spool_dir: std::path::PathBuf,
 }
 
 /// The ledger opened for the caller's tenant with `permission` checked.

@@ -349,9 +349,11 @@ where
             q.push(" AND status = ").push_bind(status.as_str());
         }
         if let Some(after) = after {
-            q.push(" AND (occurred_at < ").push_bind(after.occurred_at);
-            q.push(" OR (occurred_at = ").push_bind(after.occurred_at);
-            q.push(" AND id < ").push_bind(after.id).push("))");
+            // A row value, not `a < x OR (a = x AND id < y)`: both backends seek an index to a
+            // row-value bound, while the OR form scans from the newest event down to the cursor.
+            q.push(" AND (occurred_at, id) < (")
+                .push_bind(after.occurred_at);
+            q.push(", ").push_bind(after.id).push(")");
         }
         q.push(" ORDER BY occurred_at DESC, id DESC LIMIT ");
         q.push_bind(i64::from(limit));

@@ -65,10 +65,21 @@ pub struct Problems {
     total: usize,
 }
 
+/// Longest reason kept: a reason may quote a cell, and a cell may be up to a MiB long.
+const MAX_REASON: usize = 200;
+
 impl Problems {
-    pub fn push(&mut self, problem: Problem) {
+    pub fn push(&mut self, mut problem: Problem) {
         self.total += 1;
         if self.listed.len() < MAX_PROBLEMS {
+            if problem.reason.len() > MAX_REASON {
+                let mut end = MAX_REASON;
+                while !problem.reason.is_char_boundary(end) {
+                    end -= 1;
+                }
+                problem.reason.truncate(end);
+                problem.reason.push('…');
+            }
             self.listed.push(problem);
         }
     }

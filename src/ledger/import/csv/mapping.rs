@@ -115,7 +115,7 @@ pub struct Layout {
 }
 
 /// The most footer rows a mapping may skip (they are held in memory while the file streams).
-pub const MAX_FOOTER_LINES: usize = 100;
+pub const MAX_FOOTER_LINES: usize = 10;
 
 impl CsvMapping {
     /// Checks the mapping; the error says what to change.

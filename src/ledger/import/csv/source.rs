@@ -50,7 +50,8 @@ pub struct Source<R> {
     lines_before: usize,
     /// Bytes handed to the reader.
     offset: u64,
-    in_quotes: bool,
+    delimiter: u8,
+    field: Field,
     /// Bytes of the current record so far, and the line it started on (from 1 after the drop).
     record_len: usize,
     record_line: usize,
@@ -71,7 +72,8 @@ impl<R: Read> Source<R> {
             eof: false,
             lines_before: 0,
             offset: 0,
-            in_quotes: false,
+            delimiter: b',',
+            field: Field::Start,
             record_len: 0,
             record_line: 1,
             line: 1,
@@ -92,6 +94,11 @@ impl<R: Read> Source<R> {
             Err(TextError::Io(e)) => return Err(SourceError::Invalid(e.to_string())),
         }
         Ok(())
+    }
+
+    /// The delimiter the CSV reader splits fields on (quotes only open a field at its start).
+    pub fn set_delimiter(&mut self, delimiter: u8) {
+        self.delimiter = delimiter;
     }
 
     /// The first line not yet handed out (without its `\n`), before any is read as CSV.
@@ -132,22 +139,19 @@ impl<R: Read> Source<R> {
     /// Watches the bytes handed out: line breaks, quotes, record length.
     fn watch(&mut self, bytes: &[u8]) -> Result<(), SourceError> {
         for &b in bytes {
-            match b {
-                b'"' => self.in_quotes = !self.in_quotes,
-                b'\r' | b'\n' => {
-                    let run = *self.break_run.get_or_insert(self.offset);
-                    if b == b'\n' {
-                        self.breaks.push_back(run);
-                        self.line += 1;
-                        if !self.in_quotes {
-                            self.record_len = 0;
-                            self.record_line = self.line;
-                        }
+            let quoted = self.field == Field::Quoted;
+            self.field = self.field.next(b, self.delimiter);
+            if matches!(b, b'\r' | b'\n') {
+                let run = *self.break_run.get_or_insert(self.offset);
+                if b == b'\n' {
+                    self.breaks.push_back(run);
+                    self.line += 1;
+                    if !quoted {
+                        self.record_len = 0;
+                        self.record_line = self.line;
                     }
                 }
-                _ => {}
-            }
-            if !matches!(b, b'\r' | b'\n') {
+            } else {
                 self.break_run = None;
             }
             self.offset += 1;
@@ -158,6 +162,33 @@ impl<R: Read> Source<R> {
             }
         }
         Ok(())
+    }
+}
+
+/// Where a byte falls in a CSV field, as the `csv` reader sees it: a quote opens quoting only at
+/// the start of a field, `""` inside quotes is a quote, and a line break inside quotes is text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Start,
+    Unquoted,
+    Quoted,
+    /// A quote inside quotes: the closing one, or the first of `""`.
+    QuoteInQuoted,
+}
+
+impl Field {
+    fn next(self, b: u8, delimiter: u8) -> Self {
+        let ends = |b: u8| b == delimiter || b == b'\n' || b == b'\r';
+        match self {
+            Field::Start if b == b'"' => Field::Quoted,
+            Field::Start | Field::Unquoted if ends(b) => Field::Start,
+            Field::Start | Field::Unquoted => Field::Unquoted,
+            Field::Quoted if b == b'"' => Field::QuoteInQuoted,
+            Field::Quoted => Field::Quoted,
+            Field::QuoteInQuoted if b == b'"' => Field::Quoted,
+            Field::QuoteInQuoted if ends(b) => Field::Start,
+            Field::QuoteInQuoted => Field::Unquoted,
+        }
     }
 }
 
@@ -213,5 +244,11 @@ mod tests {
         ));
         let fine = format!("{}\n", "z".repeat(MAX_LINE - 1)).repeat(3);
         source(&fine).read_to_end(&mut Vec::new()).unwrap();
+        // A quote inside an unquoted field (`55" TV`) opens nothing: lines stay short.
+        let inch = format!(
+            "a,55\" TV,1\n{}",
+            format!("b,{},2\n", "y".repeat(1000)).repeat(2000)
+        );
+        source(&inch).read_to_end(&mut Vec::new()).unwrap();
     }
 }

@@ -141,6 +141,7 @@ impl<R: Read + Seek> Pass<R> {
             source.drop_line()?;
         }
         let delimiter = layout.delimiter.or(sep_line).unwrap_or(b',');
+        source.set_delimiter(delimiter);
         let reader = ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
