@@ -33,6 +33,10 @@ pub mod ledger;
 pub mod mask;
 /// Prometheus metrics, served on their own listener.
 pub mod metrics;
+/// Outbound HTTP to URLs users configure: the address policy, filtering resolver, bounded client.
+pub mod outbound;
+/// Plaid: API client, typed errors, minor-unit amounts, verified webhooks.
+pub mod plaid;
 /// Token-bucket rate limiting by IP and by principal, with graduated blocking.
 pub mod ratelimit;
 /// Secret values that never print.

@@ -145,8 +145,29 @@ impl ApplicationBuilder {
         tasks.register(monitor_task);
         sinks.push(monitor);
         sinks.push(Arc::new(AuditSink::new(audit.clone())));
+        let events = Arc::new(Events::new(sinks));
+        let ledger = Arc::new(Ledger::new(store.clone(), keyring.clone()));
+        let plaid = plaid_service(&config, &store, &keyring, &ledger, &events)?;
+        let mut jobs = self.jobs;
+        if let Some(plaid) = &plaid {
+            jobs.handlers.push((
+                crate::plaid::SYNC_JOB.to_owned(),
+                Arc::new(crate::plaid::SyncHandler(plaid.clone())),
+            ));
+            jobs.handlers.push((
+                crate::plaid::SYNC_ALL_JOB.to_owned(),
+                Arc::new(crate::plaid::SyncAllHandler(plaid.clone())),
+            ));
+            if let Some(settings) = &config.plaid {
+                jobs.schedules.push(Schedule {
+                    kind: crate::plaid::SYNC_ALL_JOB.to_owned(),
+                    interval: settings.sync_interval,
+                    payload: serde_json::json!({}),
+                });
+            }
+        }
         // Registered last, so it drains first: its jobs' events still reach the audit writer.
-        tasks.register(self.jobs.runner(store.clone()).start());
+        tasks.register(jobs.runner(store.clone()).start());
         // As many hashes at once as there are cores: more would only queue on the CPU.
         let hash_slots = std::thread::available_parallelism().map_or(2, |n| n.get());
         let passwords = Arc::new(PasswordHasher::new(
@@ -164,14 +185,14 @@ impl ApplicationBuilder {
             Some(extra) => Arc::new(Chain(vec![extra, built_in])),
             None => built_in,
         };
-        let ledger = Arc::new(Ledger::new(store.clone(), keyring.clone()));
         let state = AppState {
             ledger,
+            plaid,
             passwords,
             tokens,
             sessions,
             limiter: Arc::new(RateLimiter::new(&config.rate_limits)),
-            events: Arc::new(Events::new(sinks)),
+            events,
             metrics,
             authenticator,
             store,
@@ -190,6 +211,32 @@ impl ApplicationBuilder {
             state,
         })
     }
+}
+
+/// The Plaid service when Plaid is configured: its client (through the outbound policy) and the
+/// webhook verifier whose keys come from Plaid.
+fn plaid_service(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    keyring: &Arc<Keyring>,
+    ledger: &Arc<Ledger>,
+    events: &Arc<Events>,
+) -> Result<Option<Arc<crate::plaid::Plaid>>> {
+    let Some(settings) = &config.plaid else {
+        return Ok(None);
+    };
+    let client = crate::plaid::PlaidClient::new(settings, config.outbound)?;
+    Ok(Some(Arc::new(crate::plaid::Plaid {
+        verifier: Arc::new(crate::plaid::WebhookVerifier::new(Arc::new(client.clone()))),
+        client,
+        items: store.clone(),
+        jobs: store.clone(),
+        alerts: store.clone(),
+        keyring: keyring.clone(),
+        ledger: ledger.clone(),
+        events: events.clone(),
+        page_size: 500,
+    })))
 }
 
 /// Row-level security is the second wall between tenants; a role that bypasses it leaves only

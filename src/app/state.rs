@@ -28,6 +28,7 @@ use crate::jobs::JobStore;
 use crate::ledger::routes::LedgerState;
 use crate::ledger::{Ledger, LedgerStore};
 use crate::metrics::Metrics;
+use crate::plaid::PlaidStore;
 use crate::ratelimit::{Limits, RateLimiter};
 use crate::security::routes::SecurityState;
 use crate::security::MonitorStore;
@@ -45,6 +46,7 @@ pub trait Store:
     + AuditStore
     + IdentityStore
     + JobStore
+    + PlaidStore
     + LedgerStore
 {
 }
@@ -56,6 +58,7 @@ impl<T> Store for T where
         + AuditStore
         + IdentityStore
         + JobStore
+        + PlaidStore
         + LedgerStore
 {
 }
@@ -93,6 +96,8 @@ pub struct AppState {
     pub tasks: Tasks,
     /// Bank and LLM spend: accounts, spend events, vendors, imports.
     pub ledger: Arc<Ledger>,
+    /// Plaid, when configured.
+    pub plaid: Option<Arc<crate::plaid::Plaid>>,
 }
 
 impl AppState {
@@ -128,6 +133,15 @@ impl FromRef<AppState> for LedgerState {
             import_max_bytes: state.config.imports.max_bytes,
             import_max_rows: state.config.imports.max_rows,
             spool_dir: state.config.data_dir.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::plaid::routes::PlaidState {
+    fn from_ref(state: &AppState) -> Self {
+        crate::plaid::routes::PlaidState {
+            plaid: state.plaid.clone(),
+            events: state.events.clone(),
         }
     }
 }

@@ -106,6 +106,13 @@ pub fn audit_event(event: &SecurityEvent) -> NewAuditEvent {
             Some(user),
             None,
         ),
+        SecurityEventKind::WebhookRejected { source, reason } => (
+            Outcome::Denied,
+            json!({ "source": source, "reason": reason }),
+            None,
+            None,
+            None,
+        ),
         SecurityEventKind::AdminAction {
             tenant, details, ..
         } => (Outcome::Success, details.clone(), *tenant, None, None),

@@ -7,6 +7,7 @@
 mod database;
 mod master_keys;
 mod parse;
+mod plaid;
 mod production;
 mod report;
 mod source;
@@ -20,6 +21,7 @@ use ipnet::IpNet;
 
 pub use database::DatabaseUrl;
 pub use master_keys::{create_private_dir, MasterKey, MasterKeys};
+pub use plaid::{PlaidConfig, PlaidEnv};
 pub use report::report;
 pub use source::{Origin, Sources};
 
@@ -81,6 +83,10 @@ pub struct Config {
     /// Audit events older than this many days are pruned.
     pub audit_retention_days: u32,
     pub sessions: SessionConfig,
+    /// What outbound URLs users configure may reach.
+    pub outbound: crate::outbound::OutboundPolicy,
+    /// `None` when Plaid is not configured.
+    pub plaid: Option<PlaidConfig>,
     pub imports: ImportLimits,
 }
 
@@ -187,6 +193,8 @@ impl Config {
         let imports = read_import_limits(&mut r);
 
         let production = environment == Some(Environment::Production);
+        let outbound = plaid::read_outbound(&mut r, production);
+        let plaid = plaid::read(&mut r, outbound);
         let master_keys = read_master_keys(&mut r, &data_dir, production, mode);
         let log_level = match log_level {
             Some(level) => validate_log_level(&level)
@@ -219,6 +227,8 @@ impl Config {
             Some(access_token_ttl),
             Some(idle_timeout),
             Some(max_lifetime),
+            Some(outbound),
+            Some(plaid),
             Some(imports),
         ) = (
             environment,
@@ -243,6 +253,8 @@ impl Config {
             access_token_ttl,
             idle_timeout,
             max_lifetime,
+            outbound,
+            plaid,
             imports,
         )
         else {
@@ -277,6 +289,8 @@ impl Config {
                 idle_timeout,
                 max_lifetime,
             },
+            outbound,
+            plaid,
             imports,
         };
         if config.environment == Environment::Production {

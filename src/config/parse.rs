@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
+use std::time::Duration;
 
 use ipnet::IpNet;
 
@@ -22,6 +23,33 @@ pub fn integer(value: &str, min: u64, max: u64) -> Result<u64, String> {
         return Err(format!("must be between {min} and {max}, got {n}"));
     }
     Ok(n)
+}
+
+/// A duration: seconds, or a number with `s`, `m`, `h` or `d`; between one minute and 30 days.
+pub fn duration(value: &str) -> Result<Duration, String> {
+    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "expected a duration such as 30m or 6h, got {value:?}"
+            ))
+        }
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 30m or 6h, got {value:?}"))?;
+    let secs = n.saturating_mul(scale);
+    if !(60..=30 * 86_400).contains(&secs) {
+        return Err(format!("must be between 1m and 30d, got {value:?}"));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 pub fn socket_addr(value: &str) -> Result<SocketAddr, String> {
@@ -90,6 +118,15 @@ mod tests {
         assert_eq!(nets.len(), 3);
         assert!(nets[1].contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
         assert!(networks("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(duration("6h").unwrap().as_secs(), 21_600);
+        assert_eq!(duration("90").unwrap().as_secs(), 90);
+        assert_eq!(duration("1d").unwrap().as_secs(), 86_400);
+        assert!(duration("10s").is_err());
+        assert!(duration("6 hours").is_err());
     }
 
     #[test]

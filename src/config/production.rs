@@ -15,6 +15,12 @@ pub fn problems(config: &Config) -> Vec<String> {
         )),
         Some(_) => {}
     }
+    if config.outbound.allow_private {
+        problems.push(format!(
+            "{}=true is not allowed in production: outbound requests must not reach private or loopback addresses",
+            vars::ALLOW_PRIVATE_OUTBOUND
+        ));
+    }
     if config.debug {
         problems.push(format!("{}=true is not allowed in production", vars::DEBUG));
     }

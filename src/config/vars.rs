@@ -67,6 +67,13 @@ pub const AUDIT_RETENTION_DAYS: &str = "AUDITPULSE_AUDIT_RETENTION_DAYS";
 pub const ACCESS_TOKEN_TTL: &str = "AUDITPULSE_ACCESS_TOKEN_TTL";
 pub const SESSION_IDLE_TIMEOUT: &str = "AUDITPULSE_SESSION_IDLE_TIMEOUT";
 pub const SESSION_MAX_LIFETIME: &str = "AUDITPULSE_SESSION_MAX_LIFETIME";
+pub const ALLOW_PRIVATE_OUTBOUND: &str = "AUDITPULSE_ALLOW_PRIVATE_OUTBOUND";
+pub const PLAID_CLIENT_ID: &str = "AUDITPULSE_PLAID_CLIENT_ID";
+pub const PLAID_SECRET: &str = "AUDITPULSE_PLAID_SECRET";
+pub const PLAID_ENV: &str = "AUDITPULSE_PLAID_ENV";
+pub const PLAID_BASE_URL: &str = "AUDITPULSE_PLAID_BASE_URL";
+pub const PLAID_WEBHOOK_URL: &str = "AUDITPULSE_PLAID_WEBHOOK_URL";
+pub const PLAID_SYNC_INTERVAL: &str = "AUDITPULSE_PLAID_SYNC_INTERVAL";
 pub const IMPORT_MAX_BYTES: &str = "AUDITPULSE_IMPORT_MAX_BYTES";
 pub const IMPORT_MAX_ROWS: &str = "AUDITPULSE_IMPORT_MAX_ROWS";
 
@@ -109,6 +116,13 @@ pub const ALL: &[Var] = &[
     var(ACCESS_TOKEN_TTL, "1800", "seconds an access token (JWT) is valid; sessions are checked on every request regardless"),
     var(SESSION_IDLE_TIMEOUT, "1800", "seconds without activity after which a session ends"),
     var(SESSION_MAX_LIFETIME, "604800", "seconds after login at which a session ends whatever its activity (7 days)"),
+    var(ALLOW_PRIVATE_OUTBOUND, "false", "let outbound URLs (Plaid base URL, later LLM providers and webhooks) reach private, loopback and link-local addresses; for local fakes only, refused in production"),
+    var(PLAID_CLIENT_ID, "", "Plaid client id; with AUDITPULSE_PLAID_SECRET turns Plaid on (without it Plaid routes answer 409)"),
+    secret(PLAID_SECRET, "Plaid secret for the chosen environment"),
+    var(PLAID_ENV, "sandbox", "`sandbox` (https://sandbox.plaid.com) or `production` (https://production.plaid.com)"),
+    var(PLAID_BASE_URL, "", "override of the Plaid host, e.g. for a test fake; checked by the outbound policy"),
+    var(PLAID_WEBHOOK_URL, "", "public https URL of POST /api/v1/plaid/webhook that Plaid is told to call, e.g. https://audit.example.com/api/v1/plaid/webhook"),
+    var(PLAID_SYNC_INTERVAL, "6h", "fallback sync of every active Plaid item this often (`30m`, `6h`, `1d` or seconds)"),
     var(IMPORT_MAX_BYTES, "20971520", "largest bank file (OFX, QFX, CSV) accepted by POST /api/v1/imports and `auditpulse import`, in bytes (20 MiB)"),
     var(IMPORT_MAX_ROWS, "1000000", "most transactions accepted in one bank file"),
 ];

@@ -20,6 +20,7 @@ pub fn is_warning(kind: &SecurityEventKind) -> bool {
             | SecurityEventKind::LoginFailed { .. }
             | SecurityEventKind::RefreshTokenReused { .. }
             | SecurityEventKind::AccountLocked { .. }
+            | SecurityEventKind::WebhookRejected { .. }
     )
 }
 
@@ -68,6 +69,9 @@ fn fields(kind: &SecurityEventKind) -> (Option<TenantId>, Option<String>, Value)
             tenant,
             reason,
         } => (*tenant, user(id), json!({ "reason": reason })),
+        SecurityEventKind::WebhookRejected { source, reason } => {
+            (None, None, json!({ "source": source, "reason": reason }))
+        }
         SecurityEventKind::AdminAction {
             target,
             tenant,

@@ -62,6 +62,12 @@ pub enum SecurityEventKind {
         tenant: Option<TenantId>,
         reason: &'static str,
     },
+    /// An unauthenticated inbound call that claimed to come from a third party (a Plaid webhook)
+    /// failed verification and was not acted on. `reason` says which check failed.
+    WebhookRejected {
+        source: &'static str,
+        reason: String,
+    },
     /// An administrative change: `action` names it (`tenant.create`, `tenant.delete`,
     /// `keys.rotate`...), `target` is what it changed. `details` never holds secrets.
     AdminAction {
@@ -89,6 +95,7 @@ impl SecurityEventKind {
             SecurityEventKind::RefreshTokenReused { .. } => "auth.refresh_token_reused",
             SecurityEventKind::AccountLocked { .. } => "auth.account_locked",
             SecurityEventKind::TokenRevoked { .. } => "auth.token_revoked",
+            SecurityEventKind::WebhookRejected { .. } => "webhook.rejected",
             SecurityEventKind::AdminAction { action, .. } => action,
         }
     }

@@ -326,7 +326,8 @@ impl EventSink for Metrics {
                     })
                     .inc();
             }
-            SecurityEventKind::LoginSucceeded { .. } => {}
+            SecurityEventKind::LoginSucceeded { .. }
+            | SecurityEventKind::WebhookRejected { .. } => {}
         }
     }
 

@@ -38,6 +38,8 @@ pub enum SecurityAlertKind {
     PrivilegeEscalation,
     ApiAbuse,
     RefreshTokenReuse,
+    /// A bank connection (Plaid item) needs its owner: log in again through Link.
+    BankConnectionAttention,
 }
 
 #[derive(
@@ -60,6 +62,7 @@ impl SecurityAlertKind {
             SecurityAlertKind::PrivilegeEscalation => "privilege_escalation",
             SecurityAlertKind::ApiAbuse => "api_abuse",
             SecurityAlertKind::RefreshTokenReuse => "refresh_token_reuse",
+            SecurityAlertKind::BankConnectionAttention => "bank_connection_attention",
         }
     }
 
@@ -68,13 +71,14 @@ impl SecurityAlertKind {
     }
 }
 
-const ALL_KINDS: [SecurityAlertKind; 6] = [
+const ALL_KINDS: [SecurityAlertKind; 7] = [
     SecurityAlertKind::FailedLoginSpike,
     SecurityAlertKind::NewLoginSource,
     SecurityAlertKind::UnusualLoginHour,
     SecurityAlertKind::PrivilegeEscalation,
     SecurityAlertKind::ApiAbuse,
     SecurityAlertKind::RefreshTokenReuse,
+    SecurityAlertKind::BankConnectionAttention,
 ];
 
 impl Severity {

@@ -22,7 +22,8 @@ use utoipa::{Modify, OpenApi};
          (name = "account", description = "The logged-in user's own account"),
          (name = "users", description = "A tenant's users (permissions users:read, users:write)"),
          (name = "api-keys", description = "A tenant's API keys (permissions api_keys:read, api_keys:write)"),
-         (name = "settings", description = "A tenant's settings (changes need settings:write)"))
+         (name = "settings", description = "A tenant's settings (changes need settings:write)"),
+         (name = "plaid", description = "Bank connections through Plaid (ingest:write to change, ledger:read to list) and Plaid's verified webhook"))
 )]
 pub struct ApiDoc;
 

@@ -16,6 +16,7 @@ use crate::identity::login::routes as login;
 use crate::identity::sessions::routes::{self as session_routes, refresh};
 use crate::identity::{api_keys, settings, setup, totp, users};
 use crate::ledger::routes as ledger;
+use crate::plaid::routes as plaid;
 use crate::ratelimit::Group;
 use crate::{audit, auth, security, tenants};
 
@@ -29,6 +30,8 @@ fn public() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh::refresh))
         .routes(routes!(setup::routes::complete))
         .routes(routes!(setup::routes::page))
+        // Plaid calls it without our credentials; it verifies Plaid's signed JWT itself.
+        .routes(routes!(plaid::webhook))
 }
 
 /// Everything else.
@@ -69,6 +72,9 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::vendors::delete))
         .routes(routes!(ledger::mappings::list, ledger::mappings::put))
         .routes(routes!(ledger::imports::list, ledger::imports::create))
+        .routes(routes!(plaid::link_token))
+        .routes(routes!(plaid::list, plaid::link))
+        .routes(routes!(plaid::remove))
         .route_layer(from_fn_with_state(
             auth::Gate::from_ref(state),
             auth::require_principal,

@@ -22,6 +22,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
         vec![
             "DELETE /api/v1/api-keys/{id}",
             "DELETE /api/v1/auth/sessions/{id}",
+            "DELETE /api/v1/plaid/items/{id}",
             "DELETE /api/v1/tenants/{id}",
             "DELETE /api/v1/users/{id}",
             "DELETE /api/v1/users/{id}/sessions/{session_id}",
@@ -35,6 +36,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "GET /api/v1/import-mappings",
             "GET /api/v1/imports",
             "GET /api/v1/me",
+            "GET /api/v1/plaid/items",
             "GET /api/v1/security/alerts",
             "GET /api/v1/settings",
             "GET /api/v1/tenants",
@@ -63,6 +65,9 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "POST /api/v1/auth/totp/setup",
             "POST /api/v1/import-mappings",
             "POST /api/v1/imports",
+            "POST /api/v1/plaid/items",
+            "POST /api/v1/plaid/link-token",
+            "POST /api/v1/plaid/webhook",
             "POST /api/v1/setup",
             "POST /api/v1/tenants",
             "POST /api/v1/users",
@@ -109,9 +114,12 @@ async fn only_the_public_allow_list_answers_without_credentials() {
         "POST /api/v1/auth/refresh",
         "POST /api/v1/setup",
         "GET /setup",
+        "POST /api/v1/plaid/webhook",
     ];
-    // Public, but authenticated by their own cookie: without it they answer 401 themselves.
-    const COOKIE_AUTHENTICATED: &[&str] = &["POST /api/v1/auth/refresh"];
+    // Public, but authenticated by their own cookie (or, for Plaid's webhook, by Plaid's signed
+    // JWT): without it they answer 401 themselves.
+    const COOKIE_AUTHENTICATED: &[&str] =
+        &["POST /api/v1/auth/refresh", "POST /api/v1/plaid/webhook"];
     let app = TestApp::spawn().await;
     let doc: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {

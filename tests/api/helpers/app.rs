@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use auditpulse::app::AppState;
+use auditpulse::app::{AppState, ApplicationBuilder};
 use auditpulse::config::{vars, Config, SecretMode, Sources};
 use auditpulse::Application;
 use tokio::sync::oneshot;
@@ -57,14 +57,24 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_built(backend, overrides, |builder| builder).await
+    }
+
+    /// Like [`Self::spawn_with`], with `setup` applied to the builder (job runner settings...).
+    pub async fn spawn_built(
+        backend: Backend,
+        overrides: &[(&str, &str)],
+        setup: impl FnOnce(ApplicationBuilder) -> ApplicationBuilder,
+    ) -> Self {
         init_test_logging();
         let db = TestDb::migrated(backend).await;
         let config = test_config(&db, overrides);
         let tls = config.tls.is_some();
         let events = Arc::new(RecordingSink::default());
-        let app = Application::builder(config)
+        let builder = Application::builder(config)
             .extra_authenticator(Arc::new(StaticTokens::standard()))
-            .event_sink(events.clone())
+            .event_sink(events.clone());
+        let app = setup(builder)
             .build()
             .await
             .expect("the application starts");
