@@ -197,8 +197,13 @@ fn cli(app: &TestApp, args: &[&str]) -> Command {
     cmd
 }
 
-fn output(mut cmd: Command) -> Output {
-    cmd.output().expect("the binary runs")
+/// Runs the command off the test's runtime: the app under test shares that runtime, and a
+/// blocked runtime would freeze the app's own writers (holding SQLite's lock) until the command
+/// timed out waiting for them.
+async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
+        .await
+        .unwrap()
 }
 
 async fn the_cli_imports_and_a_kill_leaves_nothing(backend: Backend) {
@@ -215,7 +220,7 @@ async fn the_cli_imports_and_a_kill_leaves_nothing(backend: Backend) {
         "--account",
         &acct_text,
     ];
-    let first = output(cli(&app, &args));
+    let first = output(cli(&app, &args)).await;
     let said = String::from_utf8_lossy(&first.stdout).into_owned();
     assert_eq!(
         first.status.code(),
@@ -224,7 +229,7 @@ async fn the_cli_imports_and_a_kill_leaves_nothing(backend: Backend) {
         String::from_utf8_lossy(&first.stderr)
     );
     assert!(said.contains("imported 3 of 3"), "{said}");
-    let again = output(cli(&app, &args));
+    let again = output(cli(&app, &args)).await;
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("imported 0 of 3 transactions (3 already")
     );
@@ -238,7 +243,8 @@ async fn the_cli_imports_and_a_kill_leaves_nothing(backend: Backend) {
             "--account",
             &acct_text,
         ],
-    ));
+    ))
+    .await;
     assert_eq!(missing.status.code(), Some(1));
 
     // A large CSV, killed with SIGKILL while it is being written: nothing of it is stored.
@@ -288,7 +294,7 @@ async fn the_cli_imports_and_a_kill_leaves_nothing(backend: Backend) {
     child.wait().unwrap();
     assert_eq!(count(&app, backend, "spend_events").await, 3);
     assert_eq!(count(&app, backend, "ledger_imports").await, 2);
-    let finished = output(cli(&app, &big_args));
+    let finished = output(cli(&app, &big_args)).await;
     assert_eq!(
         finished.status.code(),
         Some(0),
