@@ -139,7 +139,8 @@ pub async fn list(
     params(("id" = String, Path, description = "item id")),
     security(("bearer" = [])),
     responses((status = 200, body = PlaidItem), (status = 403, body = crate::web::ErrorEnvelope),
-        (status = 404, body = crate::web::ErrorEnvelope)))]
+        (status = 404, body = crate::web::ErrorEnvelope),
+        (status = 409, body = crate::web::ErrorEnvelope, description = "Plaid is not configured")))]
 pub async fn remove(
     State(state): State<PlaidState>,
     principal: Principal,
@@ -170,7 +171,8 @@ pub struct WebhookAck {
 /// sync of that item.
 #[utoipa::path(post, path = "/api/v1/plaid/webhook", tag = "plaid",
     request_body(content = Object, description = "Plaid's webhook JSON, verified by its Plaid-Verification header"),
-    responses((status = 200, body = WebhookAck), (status = 401, body = crate::web::ErrorEnvelope)))]
+    responses((status = 200, body = WebhookAck), (status = 401, body = crate::web::ErrorEnvelope),
+        (status = 409, body = crate::web::ErrorEnvelope, description = "Plaid is not configured")))]
 pub async fn webhook(
     State(state): State<PlaidState>,
     ip: ClientIp,
