@@ -40,6 +40,7 @@ pub enum ExportFormat {
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `csv` or `jsonl`.
+    #[param(inline)]
     pub format: ExportFormat,
     #[param(value_type = Option<String>, format = Uuid)]
     pub account: Option<AccountId>,
