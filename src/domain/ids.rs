@@ -86,6 +86,16 @@ id_type!(
     ImportId
 );
 
+id_type!(
+    /// A durable background job.
+    JobId
+);
+
+id_type!(
+    /// A Plaid item (a tenant's bank connection) in AuditPulse; Plaid's own id is separate.
+    PlaidItemId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

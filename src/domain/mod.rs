@@ -4,5 +4,8 @@ mod ids;
 mod money;
 pub mod time;
 
-pub use ids::{AccountId, ApiKeyId, ImportId, SessionId, SpendId, TenantId, UserId, VendorId};
+pub use ids::{
+    AccountId, ApiKeyId, ImportId, JobId, PlaidItemId, SessionId, SpendId, TenantId, UserId,
+    VendorId,
+};
 pub use money::{Currency, Money};

@@ -9,13 +9,12 @@
 mod runner;
 mod store;
 
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::domain::time::Timestamp;
+pub use crate::domain::JobId;
 use crate::domain::TenantId;
 
 pub use runner::{Handler, Runner, RunnerConfig, RunnerTask, Schedule};
@@ -23,37 +22,6 @@ pub use store::{JobCount, JobFilter, JobStore};
 
 /// The longest `last_error` kept, in characters.
 pub const MAX_ERROR_CHARS: usize = 500;
-
-/// A job's id: time-ordered (UUIDv7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct JobId(uuid::Uuid);
-
-impl JobId {
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-    pub fn as_uuid(&self) -> uuid::Uuid {
-        self.0
-    }
-    pub fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for JobId {
-    type Err = uuid::Error;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        s.parse().map(Self)
-    }
-}
 
 /// Where a job stands. `queued`, `running` and `failed` are pending (it will run again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

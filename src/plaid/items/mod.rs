@@ -5,47 +5,13 @@
 
 mod store;
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::Serialize;
 
 use crate::domain::time::Timestamp;
+pub use crate::domain::PlaidItemId;
 use crate::domain::TenantId;
 
 pub use store::PlaidStore;
-
-/// An item's id in AuditPulse (UUIDv7); Plaid's own id is [`PlaidItem::item_id`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
-#[serde(transparent)]
-#[schema(value_type = String, format = Uuid)]
-pub struct PlaidItemId(uuid::Uuid);
-
-impl PlaidItemId {
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-    pub fn as_uuid(&self) -> uuid::Uuid {
-        self.0
-    }
-    pub fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
-}
-
-impl fmt::Display for PlaidItemId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for PlaidItemId {
-    type Err = uuid::Error;
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        s.parse().map(Self)
-    }
-}
 
 /// Where an item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
