@@ -17,6 +17,8 @@ pub mod cli;
 pub mod config;
 /// Encryption at rest: per-tenant data keys wrapped by master keys, field encryption, rotation.
 pub mod crypto;
+/// Detection: rules, robust statistics and a per-tenant isolation forest; risk scores with reasons.
+pub mod detect;
 /// Shared value types: opaque ids, UTC time, money in integer minor units.
 pub mod domain;
 /// The one error type and its JSON rendering.

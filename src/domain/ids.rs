@@ -96,6 +96,21 @@ id_type!(
     PlaidItemId
 );
 
+id_type!(
+    /// A transaction the detector flagged at or above the tenant's alert threshold: a review case.
+    AnomalyId
+);
+
+id_type!(
+    /// One trained isolation-forest model of a tenant (its version).
+    ModelId
+);
+
+id_type!(
+    /// A rule silenced for one vendor or account until a given time.
+    SnoozeId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
