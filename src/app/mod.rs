@@ -24,6 +24,7 @@ use crate::audit::{self, AuditLog, AuditSink};
 use crate::auth::Authenticator;
 use crate::config::{vars, Config, MasterKeys};
 use crate::crypto::Keyring;
+use crate::detect::{self, Detector};
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
 use crate::identity::credentials::password::PasswordHasher;
@@ -146,9 +147,16 @@ impl ApplicationBuilder {
         sinks.push(monitor);
         sinks.push(Arc::new(AuditSink::new(audit.clone())));
         let events = Arc::new(Events::new(sinks));
-        let ledger = Arc::new(Ledger::new(store.clone(), keyring.clone()));
+        let ledger = Arc::new(
+            Ledger::new(store.clone(), keyring.clone())
+                .with_arrivals(Arc::new(detect::jobs::ScoreOnArrival(store.clone()))),
+        );
         let plaid = plaid_service(&config, &store, &keyring, &ledger, &events)?;
+        let detector = Arc::new(Detector {
+            store: store.clone(),
+        });
         let mut jobs = self.jobs;
+        detect_jobs(&mut jobs, &detector, &store);
         if let Some(plaid) = &plaid {
             jobs.handlers.push((
                 crate::plaid::SYNC_JOB.to_owned(),
@@ -187,6 +195,7 @@ impl ApplicationBuilder {
         };
         let state = AppState {
             ledger,
+            detector,
             plaid,
             passwords,
             tokens,
@@ -211,6 +220,33 @@ impl ApplicationBuilder {
             state,
         })
     }
+}
+
+/// Detection's jobs: scoring, back-fills, retraining, and the schedule that queues each tenant's
+/// daily retraining and a scoring sweep (so spend whose scoring was never queued, after a crash,
+/// is scored within the interval).
+fn detect_jobs(jobs: &mut JobsSetup, detector: &Arc<Detector>, store: &Arc<dyn Store>) {
+    use detect::jobs::*;
+    let handlers: [(&str, Arc<dyn Handler>); 4] = [
+        (SCORE_JOB, Arc::new(ScoreHandler(detector.clone()))),
+        (BACKFILL_JOB, Arc::new(BackfillHandler(detector.clone()))),
+        (RETRAIN_JOB, Arc::new(RetrainHandler(detector.clone()))),
+        (
+            SCHEDULE_JOB,
+            Arc::new(ScheduleHandler {
+                detector: detector.clone(),
+                jobs: store.clone(),
+            }),
+        ),
+    ];
+    for (kind, handler) in handlers {
+        jobs.handlers.push((kind.to_owned(), handler));
+    }
+    jobs.schedules.push(Schedule {
+        kind: SCHEDULE_JOB.to_owned(),
+        interval: SCHEDULE_INTERVAL,
+        payload: serde_json::json!({}),
+    });
 }
 
 /// The Plaid service when Plaid is configured: its client (through the outbound policy) and the

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::config::DatabaseUrl;
 use crate::crypto::CryptoStore;
 use crate::crypto::Keyring;
+use crate::detect::store::DetectStore;
 use crate::domain::TenantId;
 use crate::error::Result;
 use crate::events::Events;
@@ -48,6 +49,7 @@ pub trait Store:
     + JobStore
     + PlaidStore
     + LedgerStore
+    + DetectStore
 {
 }
 impl<T> Store for T where
@@ -60,6 +62,7 @@ impl<T> Store for T where
         + JobStore
         + PlaidStore
         + LedgerStore
+        + DetectStore
 {
 }
 
@@ -96,6 +99,8 @@ pub struct AppState {
     pub tasks: Tasks,
     /// Bank and LLM spend: accounts, spend events, vendors, imports.
     pub ledger: Arc<Ledger>,
+    /// Detection: scoring, models, the anomaly queue.
+    pub detector: Arc<crate::detect::Detector>,
     /// Plaid, when configured.
     pub plaid: Option<Arc<crate::plaid::Plaid>>,
 }
@@ -142,6 +147,19 @@ impl FromRef<AppState> for crate::plaid::routes::PlaidState {
         crate::plaid::routes::PlaidState {
             plaid: state.plaid.clone(),
             events: state.events.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for crate::detect::routes::DetectState {
+    fn from_ref(state: &AppState) -> Self {
+        crate::detect::routes::DetectState {
+            detector: state.detector.clone(),
+            ledger: state.ledger.clone(),
+            keyring: state.keyring.clone(),
+            jobs: state.store.clone(),
+            events: state.events.clone(),
+            users: state.store.clone(),
         }
     }
 }

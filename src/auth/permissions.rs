@@ -13,8 +13,10 @@ pub enum Permission {
     LedgerRead,
     /// Export the tenant's transactions in bulk (CSV, JSON lines); every export is audited.
     LedgerExport,
-    /// Review anomalies (acknowledge, dismiss).
+    /// Review anomalies (status, outcome, notes, assignment) and snooze rules.
     AnomaliesReview,
+    /// Change the tenant's detection configuration (thresholds, weights, presets) and retrain.
+    DetectionConfigure,
     UsersRead,
     UsersWrite,
     ApiKeysRead,
@@ -37,6 +39,7 @@ impl Permission {
             Permission::LedgerRead => "ledger:read",
             Permission::LedgerExport => "ledger:export",
             Permission::AnomaliesReview => "anomalies:review",
+            Permission::DetectionConfigure => "detection:configure",
             Permission::UsersRead => "users:read",
             Permission::UsersWrite => "users:write",
             Permission::ApiKeysRead => "api_keys:read",
@@ -64,6 +67,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             LedgerExport,
             AuditRead,
             AnomaliesReview,
+            DetectionConfigure,
             SecurityRead,
             UsersRead,
             UsersWrite,

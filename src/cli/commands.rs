@@ -18,6 +18,7 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
         Command::User(command) => super::identity::user(command, out).await,
         Command::Jobs(command) => super::jobs::run(command, out).await,
         Command::Import(args) => super::import::run(args, out).await,
+        Command::Detect(command) => super::detect::run(command, out).await,
     }
 }
 

@@ -17,6 +17,7 @@ use super::identity::{connect, find_tenant, record};
 use super::Failure;
 use crate::config::SecretMode;
 use crate::crypto::Keyring;
+use crate::detect::jobs::ScoreOnArrival;
 use crate::domain::AccountId;
 use crate::error::{Error, FieldError};
 use crate::ledger::import::CsvMapping;
@@ -60,7 +61,8 @@ pub async fn run(args: &ImportArgs, out: &mut dyn Write) -> Result<(), Failure> 
     let tenant = find_tenant(store.as_ref(), &args.tenant).await;
     let result = match tenant {
         Ok(tenant) => {
-            let ledger = Ledger::new(store.clone(), Arc::new(Keyring::new(master, store.clone())));
+            let ledger = Ledger::new(store.clone(), Arc::new(Keyring::new(master, store.clone())))
+                .with_arrivals(Arc::new(ScoreOnArrival(store.clone())));
             let mapping = match &args.mapping {
                 Some(name) => Some((name.clone(), saved_mapping(&ledger, tenant.id, name).await?)),
                 None => None,

@@ -4,6 +4,7 @@
 //! each (`--verbose` adds the cause chain), never a panic backtrace.
 
 mod commands;
+mod detect;
 mod identity;
 mod import;
 mod jobs;
@@ -102,6 +103,9 @@ pub enum Command {
         Shows a progress bar on a terminal. Recorded in the audit trail (actor system)."
     )]
     Import(import::ImportArgs),
+    /// Detection: back-fill risk scores, retrain the isolation forest.
+    #[command(subcommand)]
+    Detect(detect::DetectCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,7 +24,7 @@ pub use cipher::{open, seal, DataKey};
 pub use format::{key_version, Header, OVERHEAD};
 pub use keyring::{Keyring, TenantKeyRecord};
 pub use registry::{
-    EncryptedColumn, Field, ACCOUNT_NUMBER, ENCRYPTED_COLUMNS, SPEND_COUNTERPARTY,
+    EncryptedColumn, Field, ACCOUNT_NUMBER, ANOMALY_NOTE, ENCRYPTED_COLUMNS, SPEND_COUNTERPARTY,
     SPEND_DESCRIPTION, TENANT_SECRET_VALUE, USER_TOTP_SECRET,
 };
 pub use rotation::{Rotation, RotationReport};

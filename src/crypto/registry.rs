@@ -80,6 +80,14 @@ pub const SPEND_COUNTERPARTY: EncryptedColumn = EncryptedColumn {
     row_id_column: "id",
 };
 
+/// A reviewer's note on an anomaly (it may quote what the investigation found).
+pub const ANOMALY_NOTE: EncryptedColumn = EncryptedColumn {
+    table: "anomaly_events",
+    column: "note_ciphertext",
+    tenant_column: "tenant_id",
+    row_id_column: "id",
+};
+
 /// Every encrypted column. Add new ones here. A column may hold NULL (no value to protect).
 pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[
     &TENANT_SECRET_VALUE,
@@ -87,6 +95,7 @@ pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[
     &ACCOUNT_NUMBER,
     &SPEND_DESCRIPTION,
     &SPEND_COUNTERPARTY,
+    &ANOMALY_NOTE,
 ];
 
 pub fn is_registered(column: &EncryptedColumn) -> bool {

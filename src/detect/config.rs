@@ -11,12 +11,30 @@ use serde::{Deserialize, Serialize};
 pub struct DetectionConfig {
     /// A transaction scoring at or above this (0–100) becomes an anomaly.
     pub alert_threshold: u8,
+    pub forest: ForestSettings,
+    /// Payments a vendor or account needs before Benford's law is applied to it.
+    pub benford_min_payments: usize,
+}
+
+/// The isolation forest's place in the score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ForestSettings {
+    pub enabled: bool,
+    pub weight: f64,
+    /// Payments a tenant needs before a forest is trained.
+    pub min_history: usize,
 }
 
 impl Default for DetectionConfig {
     fn default() -> Self {
         Self {
             alert_threshold: 50,
+            forest: ForestSettings {
+                enabled: true,
+                weight: 1.0,
+                min_history: 200,
+            },
+            benford_min_payments: 100,
         }
     }
 }

@@ -14,11 +14,17 @@ pub mod config;
 pub mod features;
 pub mod forest;
 pub mod history;
+pub mod jobs;
 pub mod model;
+pub mod review;
+pub mod routes;
 pub mod rules;
 pub mod score;
+pub mod service;
+pub mod store;
 pub mod tuning;
 
 pub use config::{DetectionConfig, Sensitivity};
 pub use history::{History, Txn, VendorKey};
 pub use model::{AnomalyStatus, Factor, Finding, Outcome, RuleId, Snooze, SnoozeTarget};
+pub use service::Detector;

@@ -102,6 +102,11 @@ id_type!(
 );
 
 id_type!(
+    /// One entry in an anomaly's history (raised, reviewed, assigned).
+    CaseEventId
+);
+
+id_type!(
     /// One trained isolation-forest model of a tenant (its version).
     ModelId
 );

@@ -5,7 +5,7 @@ mod money;
 pub mod time;
 
 pub use ids::{
-    AccountId, AnomalyId, ApiKeyId, ImportId, JobId, ModelId, PlaidItemId, SessionId, SnoozeId,
-    SpendId, TenantId, UserId, VendorId,
+    AccountId, AnomalyId, ApiKeyId, CaseEventId, ImportId, JobId, ModelId, PlaidItemId, SessionId,
+    SnoozeId, SpendId, TenantId, UserId, VendorId,
 };
 pub use money::{Currency, Money};

@@ -130,7 +130,11 @@ impl Ledger {
             .map_err(|e| Error::Internal(anyhow::anyhow!("the import reader stopped: {e}")))?;
         written?;
         read.map_err(Error::from)?;
-        session.commit().await
+        let summary = session.commit().await?;
+        if summary.imported > 0 {
+            self.arrived(tenant).await;
+        }
+        Ok(summary)
     }
 }
 

@@ -34,16 +34,40 @@ pub use model::{
 pub use store::{LedgerStore, SpendCursor, SpendFilter};
 pub use write::OnExisting;
 
+/// Told after new spend is committed for a tenant (detection queues its scoring).
+#[async_trait::async_trait]
+pub trait Arrivals: Send + Sync {
+    async fn arrived(&self, tenant: TenantId);
+}
+
 /// The ledger's service: storage plus the keyring that seals and opens its fields.
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<dyn LedgerStore>,
     keyring: Arc<Keyring>,
+    arrivals: Option<Arc<dyn Arrivals>>,
 }
 
 impl Ledger {
     pub fn new(store: Arc<dyn LedgerStore>, keyring: Arc<Keyring>) -> Self {
-        Self { store, keyring }
+        Self {
+            store,
+            keyring,
+            arrivals: None,
+        }
+    }
+
+    /// Tells `arrivals` whenever a write or an import adds or changes spend.
+    pub fn with_arrivals(mut self, arrivals: Arc<dyn Arrivals>) -> Self {
+        self.arrivals = Some(arrivals);
+        self
+    }
+
+    /// Tells the listener, if any, that `tenant`'s spend changed.
+    async fn arrived(&self, tenant: TenantId) {
+        if let Some(arrivals) = &self.arrivals {
+            arrivals.arrived(tenant).await;
+        }
     }
 
     pub fn store(&self) -> &dyn LedgerStore {
@@ -62,6 +86,12 @@ impl Ledger {
             match self.try_apply(tenant, changes).await {
                 // The data key rotated between sealing and writing: seal again, once.
                 Err(Error::Conflict(_)) if attempt == 1 => continue,
+                Ok(report) => {
+                    if report.inserted + report.updated > 0 {
+                        self.arrived(tenant).await;
+                    }
+                    return Ok(report);
+                }
                 other => return other,
             }
         }

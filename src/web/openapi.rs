@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
          (name = "users", description = "A tenant's users (permissions users:read, users:write)"),
          (name = "api-keys", description = "A tenant's API keys (permissions api_keys:read, api_keys:write)"),
          (name = "settings", description = "A tenant's settings (changes need settings:write)"),
+         (name = "detection", description = "Risk scores, the anomaly queue and its reviews, detection settings (ledger:read to read, anomalies:review to review, detection:configure to change)"),
          (name = "plaid", description = "Bank connections through Plaid (ingest:write to change, ledger:read to list) and Plaid's verified webhook"))
 )]
 pub struct ApiDoc;

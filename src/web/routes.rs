@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::{health, openapi};
 use crate::app::AppState;
+use crate::detect::routes as detect;
 use crate::identity::account::routes::{me, password};
 use crate::identity::login::routes as login;
 use crate::identity::sessions::routes::{self as session_routes, refresh};
@@ -72,6 +73,17 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(ledger::vendors::delete))
         .routes(routes!(ledger::mappings::list, ledger::mappings::put))
         .routes(routes!(ledger::imports::list, ledger::imports::create))
+        .routes(routes!(detect::anomalies::list))
+        .routes(routes!(detect::anomalies::get))
+        .routes(routes!(detect::anomalies::review))
+        .routes(routes!(detect::anomalies::assign))
+        .routes(routes!(detect::config::get, detect::config::put))
+        .routes(routes!(detect::config::retrain))
+        .routes(routes!(detect::config::run))
+        .routes(routes!(detect::snoozes::list, detect::snoozes::create))
+        .routes(routes!(detect::snoozes::delete))
+        .routes(routes!(detect::backtest::backtest))
+        .routes(routes!(detect::findings::benford))
         .routes(routes!(plaid::link_token))
         .routes(routes!(plaid::list, plaid::link))
         .routes(routes!(plaid::remove))

@@ -179,7 +179,10 @@ async fn settings_and_new_users_stay_in_the_callers_tenant(backend: Backend) {
         .await
         .unwrap());
     let b_settings = json_of(app.get_as(&b_admin, "/api/v1/settings").await, 200).await;
-    assert_eq!(b_settings, json!({"require_totp": false}));
+    assert_eq!(
+        b_settings,
+        json!({"require_totp": false, "time_zone": "UTC"})
+    );
 }
 
 crate::on_both_backends!(

@@ -11,6 +11,7 @@ mod audit_store;
 mod cli;
 mod cli_logs;
 mod crypto;
+mod detection;
 mod docs;
 mod errors;
 mod headers;

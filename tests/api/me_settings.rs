@@ -29,7 +29,7 @@ async fn tenant_settings_round_trip(backend: Backend) {
     user(&app, tenant, "jo@acme.example", Role::Viewer).await;
     let jo = app.login("jo@acme.example", PASSWORD).await.access_token;
     let settings = json_of(app.get_as(&jo, "/api/v1/settings").await, 200).await;
-    assert_eq!(settings, json!({"require_totp": false}));
+    assert_eq!(settings, json!({"require_totp": false, "time_zone": "UTC"}));
     let response = patch(
         &app,
         &admin,
@@ -52,7 +52,7 @@ async fn tenant_settings_round_trip(backend: Backend) {
         200,
     )
     .await;
-    assert_eq!(on, json!({"require_totp": true}));
+    assert_eq!(on, json!({"require_totp": true, "time_zone": "UTC"}));
     assert!(app.state.store.tenant_requires_totp(tenant).await.unwrap());
     // From now on the tenant's users must enrol before anything else answers.
     let gated = eventually(Duration::from_secs(3), || async {
@@ -62,7 +62,10 @@ async fn tenant_settings_round_trip(backend: Backend) {
     .await;
     assert!(gated);
     let updates = audited(&app, SYSADMIN, "settings.update").await;
-    assert_eq!(updates[0]["details"], json!({"require_totp": true}));
+    assert_eq!(
+        updates[0]["details"],
+        json!({"require_totp": true, "time_zone": null})
+    );
     assert_eq!(updates[0]["tenant_id"], tenant.to_string());
     // And off again.
     app.state
@@ -75,6 +78,32 @@ async fn tenant_settings_round_trip(backend: Backend) {
     })
     .await;
     assert!(open);
+    // The time zone the timing rule and daily retraining use.
+    let zoned = json_of(
+        patch(
+            &app,
+            &admin,
+            "/api/v1/settings",
+            json!({"time_zone": "Europe/Paris"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        zoned,
+        json!({"require_totp": false, "time_zone": "Europe/Paris"})
+    );
+    let refused = patch(
+        &app,
+        &admin,
+        "/api/v1/settings",
+        json!({"time_zone": "Mars/Olympus"}),
+    )
+    .await;
+    assert_eq!(error_of(refused).await["fields"][0]["field"], "time_zone");
+    let empty = patch(&app, &admin, "/api/v1/settings", json!({})).await;
+    assert_eq!(empty.status(), 422);
 }
 
 crate::on_both_backends!(me_describes_the_logged_in_user, tenant_settings_round_trip);

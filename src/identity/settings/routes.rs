@@ -1,5 +1,6 @@
-//! `/api/v1/settings`: the caller's tenant's settings (today: whether two-factor authentication is
-//! required of everyone). Anyone of the tenant reads them; changing them needs `settings:write`.
+//! `/api/v1/settings`: the caller's tenant's settings: whether two-factor authentication is
+//! required of everyone, and the tenant's time zone (detection's timing rule and daily retraining,
+//! budget periods). Anyone of the tenant reads them; changing them needs `settings:write`.
 //!
 //! Invariant: the tenant is always the caller's own; a principal without a tenant is refused.
 
@@ -20,15 +21,39 @@ use crate::web::{ClientIp, ValidJson, Validate};
 pub struct TenantSettings {
     /// Every user of the tenant must set up two-factor authentication before using the API.
     pub require_totp: bool,
+    /// The tenant's IANA time zone, e.g. `Europe/Paris` (`UTC` until set).
+    pub time_zone: String,
 }
 
-/// Body of `PATCH /api/v1/settings`.
+/// Body of `PATCH /api/v1/settings`: the settings to change.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateSettings {
-    pub require_totp: bool,
+    pub require_totp: Option<bool>,
+    /// An IANA time zone name, e.g. `America/New_York`.
+    pub time_zone: Option<String>,
 }
 
-impl Validate for UpdateSettings {}
+impl Validate for UpdateSettings {
+    fn validate(&self) -> Vec<crate::error::FieldError> {
+        let mut errors = Vec::new();
+        if self.require_totp.is_none() && self.time_zone.is_none() {
+            errors.push(crate::error::FieldError::new(
+                "",
+                "give require_totp or time_zone",
+            ));
+        }
+        if let Some(zone) = &self.time_zone {
+            if zone.parse::<chrono_tz::Tz>().is_err() {
+                errors.push(crate::error::FieldError::new(
+                    "time_zone",
+                    "is not an IANA time zone name (for example Europe/Paris)",
+                ));
+            }
+        }
+        errors
+    }
+}
 
 /// The caller's tenant's settings.
 #[utoipa::path(get, path = "/api/v1/settings", tag = "settings",
@@ -40,7 +65,11 @@ pub async fn get(
 ) -> Result<Json<TenantSettings>> {
     let (tenant, _) = own_tenant(&scope)?;
     let require_totp = state.store.tenant_requires_totp(tenant).await?;
-    Ok(Json(TenantSettings { require_totp }))
+    let time_zone = state.store.tenant_time_zone(tenant).await?;
+    Ok(Json(TenantSettings {
+        require_totp,
+        time_zone,
+    }))
 }
 
 /// Change the caller's tenant's settings.
@@ -57,18 +86,25 @@ pub async fn update(
 ) -> Result<Json<TenantSettings>> {
     principal.require(Permission::SettingsWrite)?;
     let (tenant, _) = own_tenant(&scope)?;
-    let require_totp = body.require_totp;
-    state
-        .store
-        .set_tenant_requires_totp(tenant, require_totp)
-        .await?;
+    if let Some(required) = body.require_totp {
+        state
+            .store
+            .set_tenant_requires_totp(tenant, required)
+            .await?;
+    }
+    if let Some(zone) = &body.time_zone {
+        state.store.set_tenant_time_zone(tenant, zone).await?;
+    }
     state.admin_action(
         &principal,
         ip,
         "settings.update",
         Some(("tenant", tenant.to_string())),
         Some(tenant),
-        json!({ "require_totp": require_totp }),
+        json!({ "require_totp": body.require_totp, "time_zone": body.time_zone }),
     );
-    Ok(Json(TenantSettings { require_totp }))
+    Ok(Json(TenantSettings {
+        require_totp: state.store.tenant_requires_totp(tenant).await?,
+        time_zone: state.store.tenant_time_zone(tenant).await?,
+    }))
 }

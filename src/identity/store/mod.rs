@@ -190,6 +190,9 @@ pub trait IdentityStore: Send + Sync {
     // --- tenant settings ----------------------------------------------------------------------
     async fn tenant_requires_totp(&self, tenant: TenantId) -> Result<bool>;
     async fn set_tenant_requires_totp(&self, tenant: TenantId, required: bool) -> Result<()>;
+    /// The tenant's IANA time zone (`UTC` until set).
+    async fn tenant_time_zone(&self, tenant: TenantId) -> Result<String>;
+    async fn set_tenant_time_zone(&self, tenant: TenantId, zone: &str) -> Result<()>;
 
     // --- first-run setup ----------------------------------------------------------------------
     /// Replaces any unused setup token by this one.

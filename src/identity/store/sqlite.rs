@@ -270,6 +270,14 @@ impl IdentityStore for SqliteStore {
         Q::set_tenant_requires_totp(&mut *self.pool.acquire().await?, tenant, required).await
     }
 
+    async fn tenant_time_zone(&self, tenant: TenantId) -> Result<String> {
+        Q::tenant_time_zone(&mut *self.pool.acquire().await?, tenant).await
+    }
+
+    async fn set_tenant_time_zone(&self, tenant: TenantId, zone: &str) -> Result<()> {
+        Q::set_tenant_time_zone(&mut *self.pool.acquire().await?, tenant, zone).await
+    }
+
     async fn replace_setup_token(
         &self,
         hash: &[u8; 32],

@@ -313,6 +313,36 @@ where
         }
     }
 
+    pub(super) async fn tenant_time_zone(
+        c: &mut DB::Connection,
+        tenant: TenantId,
+    ) -> Result<String> {
+        let zone: Option<String> =
+            sqlx::query_scalar("SELECT time_zone FROM tenants WHERE id = $1 AND id <> $2")
+                .bind(tenant)
+                .bind(totp_key_tenant(None)?)
+                .fetch_optional(c)
+                .await?;
+        zone.ok_or(Error::NotFound)
+    }
+
+    pub(super) async fn set_tenant_time_zone(
+        c: &mut DB::Connection,
+        tenant: TenantId,
+        zone: &str,
+    ) -> Result<()> {
+        let updated = sqlx::query("UPDATE tenants SET time_zone = $1 WHERE id = $2 AND id <> $3")
+            .bind(zone)
+            .bind(tenant)
+            .bind(totp_key_tenant(None)?)
+            .execute(c)
+            .await?;
+        match updated.rows() {
+            0 => Err(Error::NotFound),
+            _ => Ok(()),
+        }
+    }
+
     /// Replaces any unused setup token; run in the backend's transaction.
     pub(super) async fn replace_setup_token(
         c: &mut DB::Connection,
