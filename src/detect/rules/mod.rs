@@ -146,6 +146,17 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_worked_example_scores_88_then_85() {
+        let mut ledger = Ledger::new();
+        ledger.push(at(1, 10), "acme", 1_500_000);
+        let score =
+            |ledger: &Ledger| crate::detect::score::risk(&ledger.config, &ledger.evaluate_last());
+        assert_eq!(score(&ledger), 88);
+        ledger.config.round_amount.weight = 0.5;
+        assert_eq!(score(&ledger), 85);
+    }
+
+    #[test]
     fn disabled_rules_stay_silent_and_weights_are_carried() {
         let mut ledger = Ledger::new();
         ledger.config.new_vendor.enabled = false;
