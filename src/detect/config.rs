@@ -1,45 +1,160 @@
 //! A tenant's detection settings: per rule enabled, thresholds and weight; the forest's weight
-//! and history minimum; the alert threshold; presets.
+//! and history minimum; the alert threshold; Benford's minimum; presets.
 //!
-//! Invariant: a configuration that passes `validate` can be evaluated without panicking.
-//! (Stub: the full configuration lands with the rules.)
+//! Invariant: a configuration that passes `validate` can be evaluated without panicking. Every
+//! field has a default (the medium preset), so `{}` is the default configuration, and unknown
+//! fields are refused so a misspelt setting is an error rather than silently ignored.
+
+mod amount;
+mod hours;
+mod presets;
 
 use serde::{Deserialize, Serialize};
 
-/// A tenant's detection settings.
+pub use amount::{grouped_minor, Amount};
+pub use hours::{BusinessHours, ClockTime};
+
+use super::RuleId;
+
+/// A tenant's detection settings (stored as JSON; the body of `/api/v1/detection/config`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct DetectionConfig {
     /// A transaction scoring at or above this (0–100) becomes an anomaly.
     pub alert_threshold: u8,
+    pub large_amount: LargeAmount,
+    pub unapproved_vendor: UnapprovedVendor,
+    pub new_vendor: NewVendor,
+    pub vendor_outlier: VendorOutlier,
+    pub duplicate: Duplicate,
+    pub split_payment: SplitPayment,
+    pub velocity: Velocity,
+    pub timing: Timing,
+    pub round_amount: RoundAmount,
     pub forest: ForestSettings,
-    /// Payments a vendor or account needs before Benford's law is applied to it.
-    pub benford_min_payments: usize,
+    /// Vendors and accounts with fewer payments are not judged by Benford's law.
+    pub benford_min_payments: u32,
 }
 
-/// The isolation forest's place in the score.
+/// At or above `limit` in the transaction's currency.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LargeAmount {
+    pub enabled: bool,
+    pub weight: f64,
+    /// Tuned threshold, in major units.
+    #[schema(value_type = String, example = "10000.00")]
+    pub limit: Amount,
+}
+
+/// A payment to a vendor missing from the tenant's approved list (when it keeps one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct UnapprovedVendor {
+    pub enabled: bool,
+    pub weight: f64,
+    /// Tuned threshold: smaller payments are not reported.
+    #[schema(value_type = String, example = "50.00")]
+    pub min_amount: Amount,
+}
+
+/// The first payment to a vendor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct NewVendor {
+    pub enabled: bool,
+    pub weight: f64,
+    /// Tuned threshold: smaller payments are not reported.
+    #[schema(value_type = String, example = "250.00")]
+    pub min_amount: Amount,
+}
+
+/// Far above this vendor's usual amounts (robust z-score).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VendorOutlier {
+    pub enabled: bool,
+    pub weight: f64,
+    /// Tuned threshold: fires above this many robust deviations.
+    pub z: f64,
+    pub window_days: u32,
+    /// Earlier payments needed in the window before a vendor is judged.
+    pub min_payments: u32,
+}
+
+/// The same amount to the same vendor within `window_days`, from any source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Duplicate {
+    pub enabled: bool,
+    pub weight: f64,
+    pub window_days: u32,
+    /// Tuned threshold: smaller payments are not reported.
+    #[schema(value_type = String, example = "25.00")]
+    pub min_amount: Amount,
+}
+
+/// Payments to one vendor, each under the large-amount limit, that together exceed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SplitPayment {
+    pub enabled: bool,
+    pub weight: f64,
+    pub window_days: u32,
+    /// Tuned threshold: the total must exceed this percentage of the large-amount limit.
+    pub total_percent: u32,
+}
+
+/// Too many payments, or too much in total, from one account or to one vendor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Velocity {
+    pub enabled: bool,
+    pub weight: f64,
+    pub window_hours: u32,
+    /// Tuned threshold: fires with more payments than this in the window.
+    pub max_count: u32,
+    /// Fires when the window's payments in one currency total more than this.
+    #[schema(value_type = String, example = "50000.00")]
+    pub max_total: Amount,
+}
+
+/// Outside the tenant's business hours (local time). Off by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timing {
+    pub enabled: bool,
+    pub weight: f64,
+    pub business_hours: BusinessHours,
+    /// Tuned threshold: smaller payments are not reported.
+    #[schema(value_type = String, example = "250.00")]
+    pub min_amount: Amount,
+}
+
+/// An exact multiple of a round figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoundAmount {
+    pub enabled: bool,
+    pub weight: f64,
+    #[schema(value_type = String, example = "1000.00")]
+    pub figure: Amount,
+    /// Tuned threshold: smaller payments are not reported.
+    #[schema(value_type = String, example = "1000.00")]
+    pub min_amount: Amount,
+}
+
+/// The tenant's isolation forest as a factor of the score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct ForestSettings {
     pub enabled: bool,
     pub weight: f64,
-    /// Payments a tenant needs before a forest is trained.
-    pub min_history: usize,
+    /// Transactions needed before a forest is trained.
+    pub min_history: u32,
 }
 
-impl Default for DetectionConfig {
-    fn default() -> Self {
-        Self {
-            alert_threshold: 50,
-            forest: ForestSettings {
-                enabled: true,
-                weight: 1.0,
-                min_history: 200,
-            },
-            benford_min_payments: 100,
-        }
-    }
-}
-
-/// All thresholds at once.
+/// All thresholds at once: `low` reports least, `high` most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sensitivity {
@@ -48,17 +163,223 @@ pub enum Sensitivity {
     High,
 }
 
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        Self::preset(Sensitivity::Medium)
+    }
+}
+
+/// Defaults of nested settings are the medium preset's, so a partial JSON object fills in.
+macro_rules! medium_default {
+    ($($ty:ident => $field:ident),+ $(,)?) => {
+        $(impl Default for $ty {
+            fn default() -> Self {
+                DetectionConfig::preset(Sensitivity::Medium).$field
+            }
+        })+
+    };
+}
+
+medium_default!(
+    LargeAmount => large_amount,
+    UnapprovedVendor => unapproved_vendor,
+    NewVendor => new_vendor,
+    VendorOutlier => vendor_outlier,
+    Duplicate => duplicate,
+    SplitPayment => split_payment,
+    Velocity => velocity,
+    Timing => timing,
+    RoundAmount => round_amount,
+    ForestSettings => forest,
+);
+
 impl DetectionConfig {
     /// Every threshold as `sensitivity` sets it.
-    pub fn preset(_sensitivity: Sensitivity) -> Self {
-        Self::default()
+    pub fn preset(sensitivity: Sensitivity) -> Self {
+        presets::preset(sensitivity)
     }
 
-    /// Why this configuration cannot be used, if it cannot.
+    /// Whether `rule` is on, and its weight.
+    pub fn switch(&self, rule: RuleId) -> (bool, f64) {
+        match rule {
+            RuleId::LargeAmount => (self.large_amount.enabled, self.large_amount.weight),
+            RuleId::UnapprovedVendor => (
+                self.unapproved_vendor.enabled,
+                self.unapproved_vendor.weight,
+            ),
+            RuleId::NewVendor => (self.new_vendor.enabled, self.new_vendor.weight),
+            RuleId::VendorOutlier => (self.vendor_outlier.enabled, self.vendor_outlier.weight),
+            RuleId::Duplicate => (self.duplicate.enabled, self.duplicate.weight),
+            RuleId::SplitPayment => (self.split_payment.enabled, self.split_payment.weight),
+            RuleId::Velocity => (self.velocity.enabled, self.velocity.weight),
+            RuleId::Timing => (self.timing.enabled, self.timing.weight),
+            RuleId::RoundAmount => (self.round_amount.enabled, self.round_amount.weight),
+            RuleId::Forest => (self.forest.enabled, self.forest.weight),
+        }
+    }
+
+    /// Why this configuration cannot be used, naming the field, if it cannot.
     pub fn validate(&self) -> Result<(), String> {
         if self.alert_threshold > 100 {
             return Err("alert_threshold must be between 0 and 100".to_owned());
         }
-        Ok(())
+        for rule in RuleId::ALL {
+            let (_, weight) = self.switch(*rule);
+            if !(0.0..=10.0).contains(&weight) {
+                return Err(format!("{rule}.weight must be between 0 and 10"));
+            }
+        }
+        positive("large_amount.limit", self.large_amount.limit)?;
+        positive("round_amount.figure", self.round_amount.figure)?;
+        positive("velocity.max_total", self.velocity.max_total)?;
+        let z = self.vendor_outlier.z;
+        if !(z.is_finite() && z > 0.0 && z <= 100.0) {
+            return Err("vendor_outlier.z must be above 0 and at most 100".to_owned());
+        }
+        within(
+            "vendor_outlier.window_days",
+            self.vendor_outlier.window_days,
+            1,
+            366,
+        )?;
+        within(
+            "vendor_outlier.min_payments",
+            self.vendor_outlier.min_payments,
+            3,
+            10_000,
+        )?;
+        within("duplicate.window_days", self.duplicate.window_days, 1, 366)?;
+        within(
+            "split_payment.window_days",
+            self.split_payment.window_days,
+            1,
+            366,
+        )?;
+        within(
+            "split_payment.total_percent",
+            self.split_payment.total_percent,
+            1,
+            10_000,
+        )?;
+        within(
+            "velocity.window_hours",
+            self.velocity.window_hours,
+            1,
+            24 * 366,
+        )?;
+        within("velocity.max_count", self.velocity.max_count, 1, 1_000_000)?;
+        within("forest.min_history", self.forest.min_history, 1, 10_000_000)?;
+        within(
+            "benford_min_payments",
+            self.benford_min_payments,
+            10,
+            10_000_000,
+        )?;
+        self.timing.business_hours.validate()
+    }
+}
+
+fn positive(field: &str, amount: Amount) -> Result<(), String> {
+    if amount.ten_thousandths() <= 0 {
+        return Err(format!("{field} must be above 0"));
+    }
+    Ok(())
+}
+
+fn within(field: &str, value: u32, min: u32, max: u32) -> Result<(), String> {
+    if !(min..=max).contains(&value) {
+        return Err(format!("{field} must be between {min} and {max}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_object_is_the_medium_preset_and_json_round_trips() {
+        let config: DetectionConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(config, DetectionConfig::default());
+        assert_eq!(config.alert_threshold, 50);
+        assert_eq!(config.large_amount.limit, Amount::major(10_000));
+        assert_eq!(config.round_amount.figure, Amount::major(1_000));
+        assert_eq!(config.vendor_outlier.z, 3.5);
+        assert_eq!(config.duplicate.window_days, 7);
+        assert!(!config.timing.enabled);
+        assert_eq!(
+            (
+                config.forest.enabled,
+                config.forest.weight,
+                config.forest.min_history
+            ),
+            (true, 1.0, 200)
+        );
+        assert_eq!(config.benford_min_payments, 100);
+        for sensitivity in [Sensitivity::Low, Sensitivity::Medium, Sensitivity::High] {
+            let preset = DetectionConfig::preset(sensitivity);
+            assert_eq!(preset.validate(), Ok(()));
+            let json = serde_json::to_string(&preset).unwrap();
+            assert_eq!(
+                serde_json::from_str::<DetectionConfig>(&json).unwrap(),
+                preset
+            );
+        }
+        let json = serde_json::to_value(DetectionConfig::default()).unwrap();
+        assert_eq!(json["large_amount"]["limit"], "10000.00");
+    }
+
+    #[test]
+    fn partial_objects_keep_the_other_defaults() {
+        let config: DetectionConfig = serde_json::from_str(
+            r#"{"large_amount": {"limit": "2500.50"}, "timing": {"enabled": true}}"#,
+        )
+        .unwrap();
+        assert_eq!(config.large_amount.limit, Amount::parse("2500.50").unwrap());
+        assert!(config.large_amount.enabled && config.timing.enabled);
+        assert_eq!(config.timing.business_hours, BusinessHours::default());
+        assert_eq!(config.velocity, DetectionConfig::default().velocity);
+    }
+
+    #[test]
+    fn unknown_fields_and_malformed_amounts_are_refused() {
+        let refused = |json: &str| serde_json::from_str::<DetectionConfig>(json).is_err();
+        assert!(refused(r#"{"alert_treshold": 40}"#));
+        assert!(refused(r#"{"large_amount": {"limt": "1.00"}}"#));
+        assert!(refused(r#"{"large_amount": {"limit": 10000}}"#));
+        assert!(refused(r#"{"large_amount": {"limit": "1e4"}}"#));
+        assert!(refused(
+            r#"{"timing": {"business_hours": {"start": "8am"}}}"#
+        ));
+    }
+
+    #[test]
+    fn validation_names_the_field_it_refuses() {
+        let refusal = |edit: fn(&mut DetectionConfig)| {
+            let mut config = DetectionConfig::default();
+            edit(&mut config);
+            config.validate().unwrap_err()
+        };
+        assert!(refusal(|c| c.alert_threshold = 101).contains("alert_threshold"));
+        assert!(refusal(|c| c.large_amount.limit = Amount::major(0)).contains("large_amount.limit"));
+        assert!(refusal(|c| c.vendor_outlier.z = f64::NAN).contains("vendor_outlier.z"));
+        assert!(refusal(|c| c.duplicate.weight = -1.0).contains("duplicate.weight"));
+        assert!(refusal(|c| c.velocity.max_count = 0).contains("velocity.max_count"));
+        assert!(
+            refusal(|c| c.timing.business_hours.end = ClockTime::hm(7, 0))
+                .contains("timing.business_hours")
+        );
+    }
+
+    #[test]
+    fn presets_order_thresholds_from_least_to_most_sensitive() {
+        let [low, medium, high] =
+            [Sensitivity::Low, Sensitivity::Medium, Sensitivity::High].map(DetectionConfig::preset);
+        assert!(low.large_amount.limit > medium.large_amount.limit);
+        assert!(medium.large_amount.limit > high.large_amount.limit);
+        assert!(low.vendor_outlier.z > medium.vendor_outlier.z);
+        assert!(medium.vendor_outlier.z > high.vendor_outlier.z);
+        assert!(low.velocity.max_count > high.velocity.max_count);
+        assert!(low.alert_threshold > high.alert_threshold);
     }
 }

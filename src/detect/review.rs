@@ -6,13 +6,15 @@
 //! Invariant: a configuration reaches storage only after `validate` passed, and every change to
 //! one is recorded beside it in the same transaction.
 
+use std::collections::HashMap;
+
 use super::config::DetectionConfig;
 use super::service::Detector;
 use super::store::{CaseChange, CaseEventRow, CaseUpdate, ChangeRow};
 use super::tuning::{self, Change, Review};
 use super::{AnomalyStatus, Outcome, RuleId};
 use crate::crypto::{Keyring, ANOMALY_NOTE};
-use crate::domain::time;
+use crate::domain::time::{self, Timestamp};
 use crate::domain::{AnomalyId, CaseEventId, TenantId, UserId};
 use crate::error::{Error, Result};
 use crate::store::Time;
@@ -119,7 +121,8 @@ impl Detector {
                 })
             })
             .collect();
-        let (tuned, changes) = tuning::tune(&config, &reviews);
+        let since = self.last_changes(tenant).await?;
+        let (tuned, changes) = tuning::tune(&config, &reviews, &since);
         if changes.is_empty() {
             return Ok(changes);
         }
@@ -138,6 +141,24 @@ impl Detector {
             .collect();
         self.save(tenant, &tuned, &rows, at).await?;
         Ok(changes)
+    }
+
+    /// When each rule's threshold last changed (by tuning, or by a person setting the whole
+    /// configuration): reviews before it were of other thresholds and do not count again.
+    async fn last_changes(&self, tenant: TenantId) -> Result<HashMap<RuleId, Timestamp>> {
+        let mut since = HashMap::new();
+        for change in self.store.detection_changes(tenant, 1000).await? {
+            let rules: Vec<RuleId> = match RuleId::parse(&change.rule) {
+                Some(rule) => vec![rule],
+                None if change.rule == "*" => RuleId::ALL.to_vec(),
+                None => continue,
+            };
+            for rule in rules {
+                // Newest first: the first seen is the last change.
+                since.entry(rule).or_insert(change.created_at.0);
+            }
+        }
+        Ok(since)
     }
 
     /// Saves a configuration set by a person (`what`: the preset's name or `custom`).

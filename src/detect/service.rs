@@ -143,7 +143,7 @@ impl Detector {
     pub async fn retrain(&self, tenant: TenantId) -> Result<Option<ModelInfo>> {
         let loaded = self.load(tenant).await?;
         let min = loaded.config.forest.min_history;
-        let trained = tokio::task::spawn_blocking(move || train(&loaded.history, min))
+        let trained = tokio::task::spawn_blocking(move || train(&loaded.history, min as usize))
             .await
             .map_err(|e| Error::Internal(e.into()))?;
         let Some((forest, rows)) = trained else {

@@ -29,8 +29,9 @@ pub async fn benford(
     let (detect, tenant) = open(&state, &principal, Permission::LedgerRead)?;
     let loaded = detect.store().load(tenant).await?;
     let min = loaded.config.benford_min_payments;
-    let items = tokio::task::spawn_blocking(move || benford::findings(&loaded.history, min))
-        .await
-        .map_err(|e| crate::Error::Internal(e.into()))?;
+    let items =
+        tokio::task::spawn_blocking(move || benford::findings(&loaded.history, min as usize))
+            .await
+            .map_err(|e| crate::Error::Internal(e.into()))?;
     Ok(Json(BenfordList { items }))
 }
