@@ -18,11 +18,11 @@ use crate::helpers::{error_of, Backend, TestApp};
 use crate::ledger::{account, spend};
 use crate::plaid_harness::fast_runner;
 
-async fn app(backend: Backend) -> TestApp {
+pub async fn app(backend: Backend) -> TestApp {
     TestApp::spawn_built(backend, &[], |b| b.job_runner(fast_runner())).await
 }
 
-async fn apply(app: &TestApp, tenant: TenantId, upserts: Vec<NewSpend>) {
+pub async fn apply(app: &TestApp, tenant: TenantId, upserts: Vec<NewSpend>) {
     let changes = Changes {
         source: Source::Plaid,
         upserts,
@@ -32,7 +32,7 @@ async fn apply(app: &TestApp, tenant: TenantId, upserts: Vec<NewSpend>) {
 }
 
 /// Waits until every transaction of `tenant` has a score.
-async fn scored(app: &TestApp, tenant: TenantId) {
+pub async fn scored(app: &TestApp, tenant: TenantId) {
     let done = eventually(Duration::from_secs(20), || async {
         let left = app
             .state
@@ -64,7 +64,7 @@ fn factor<'a>(anomaly: &'a Value, rule: &str) -> Option<&'a Value> {
 }
 
 /// Eight ordinary payments to `vendor` on days 1–8, so by day 10 it is neither new nor unusual.
-fn routine(account: AccountId, vendor: &str, cents: i64) -> Vec<NewSpend> {
+pub fn routine(account: AccountId, vendor: &str, cents: i64) -> Vec<NewSpend> {
     (1..=8)
         .map(|day| {
             spend(

@@ -12,6 +12,7 @@ mod cli;
 mod cli_logs;
 mod crypto;
 mod detection;
+mod detection_cli;
 mod docs;
 mod errors;
 mod headers;
