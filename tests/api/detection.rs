@@ -388,7 +388,42 @@ async fn retraining_records_which_model_scored_what(backend: Backend) {
     assert!(items.iter().all(|f| f["payments"].as_u64().unwrap() >= 30));
 }
 
+async fn an_imported_statement_is_scored(backend: Backend) {
+    let app = app(backend).await;
+    let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
+    let account = account(&app, &admin, "001234567890").await;
+    let saved = json!({"name": "bank", "mapping": crate::ledger_import::mapping()});
+    assert_eq!(
+        post(&app, &admin, "/api/v1/import-mappings", saved)
+            .await
+            .status(),
+        201
+    );
+    let mut csv = String::from("Date,Payee,Details,Amount\n");
+    for day in 1..=8 {
+        csv.push_str(&format!("0{day}/03/2026,Initech,Licences,-90{day}.00\n"));
+    }
+    csv.push_str("10/03/2026,Initech,Licences,-24000.00\n");
+    let fields = [
+        ("account", account.to_string()),
+        ("mapping", "bank".to_owned()),
+    ];
+    let done = crate::ledger_import::upload(&app, &admin, csv.into_bytes(), &fields).await;
+    assert_eq!(json_of(done, 201).await["imported"], 9);
+    scored(&app, tenant).await;
+    let cases = anomalies(&app, &admin, "").await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["amount"], "24000.00");
+    assert!(factor(&cases[0], "large_amount").is_some());
+    assert!(
+        factor(&cases[0], "vendor_outlier").is_some(),
+        "{}",
+        cases[0]
+    );
+}
+
 crate::on_both_backends!(
+    an_imported_statement_is_scored,
     arriving_spend_becomes_explained_cases,
     reviews_tune_thresholds_and_settings_record_why,
     snoozes_silence_a_rule_for_a_vendor,

@@ -21,12 +21,12 @@ const CSV: &str = "Date,Payee,Details,Amount\n\
     04/01/2026,\"Coffee, Roasters\",Team coffee,-4.20\n\
     05/01/2026,Vendor,Refund from vendor,15.00\n";
 
-fn mapping() -> Value {
+pub fn mapping() -> Value {
     json!({"date": "Date", "date_format": "%d/%m/%Y", "amount": {"single": "Amount"},
         "description": "Details", "counterparty": "Payee"})
 }
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: &str,
     file: Vec<u8>,
