@@ -208,7 +208,8 @@ pub struct SnoozeRow {
 pub trait DetectStore: Send + Sync {
     /// The tenant's IANA time zone name (`UTC` unless set).
     async fn tenant_time_zone(&self, tenant: TenantId) -> Result<String>;
-    /// Every tenant with its time zone (system scope: the retraining schedule).
+    /// Every tenant but the reserved system tenant, with its time zone (system scope: the
+    /// retraining schedule).
     async fn tenant_time_zones(&self) -> Result<Vec<(TenantId, String)>>;
     /// The normalised names on the tenant's approved-vendor list.
     async fn approved_vendors(&self, tenant: TenantId) -> Result<Vec<String>>;
