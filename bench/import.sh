@@ -12,7 +12,8 @@
 #    CLI:    `/usr/bin/time -v auditpulse import FILE --tenant acme --account ID [--mapping m]`,
 #            then the same again, which must import 0 (every row already in the ledger);
 #    HTTP:   `auditpulse serve`, `curl -F file=@FILE POST /api/v1/imports` (rows/s from curl's
-#            time_total, the server's VmHWM from /proc), then the same upload again (0 imported).
+#            time_total, the server's VmHWM from /proc; the answer's file_sha256 must be the file's),
+#            then the same upload again (0 imported).
 # Prints a table (rows/s, wall seconds, peak RSS) with PASS/FAIL against 30,000 rows/s, also saved to
 # bench/results/import-<date>.txt. Exit status 0 when every measurement completed, whatever the
 # figures; non-zero when something broke (build, setup, an import refused, a re-import adding rows).
@@ -68,6 +69,8 @@ if [[ ! -s $CSV || ! -s $OFX ]]; then
     mv "$CSV.tmp" "$CSV" && mv "$OFX.tmp" "$OFX"
 fi
 file_of() { if [[ $1 == csv ]]; then echo "$CSV"; else echo "$OFX"; fi; }
+declare -A SHA=([csv]=$(sha256sum "$CSV" | cut -d' ' -f1) [ofx]=$(sha256sum "$OFX" | cut -d' ' -f1))
+sha_of() { echo "${SHA[$1]}"; }
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 RESULTS_DIR=$BENCH_DIR/results
@@ -194,6 +197,7 @@ http() {
         s=${s#* }
         body=$(cat "$t.json")
         check_imported "$pass" "imported $(json_n imported "$body") of $(json_n rows "$body")"
+        [[ $body == *"\"file_sha256\":\"$(sha_of "$format")\""* ]] || die "the import's file_sha256 is not the file's: $body"
         r=$(rps "$s")
         result "$label" "$format" "http" "$pass" "$r" "$s" "$(mib "$(proc_kb "$SERVER_PID" VmHWM)")" "$(verdict_for "$pass" "$r")"
         log "  imported $(json_n imported "$body"), duplicates $(json_n duplicates "$body") -- $s s, $r rows/s, server VmHWM $(mib "$(proc_kb "$SERVER_PID" VmHWM)") MiB"
