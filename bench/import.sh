@@ -14,7 +14,7 @@
 #    HTTP:   `auditpulse serve`, `curl -F file=@FILE POST /api/v1/imports` (rows/s from curl's
 #            time_total, the server's VmHWM from /proc; the answer's file_sha256 must be the file's),
 #            then the same upload again (0 imported).
-# Prints a table (rows/s, wall seconds, peak RSS) with PASS/FAIL against 30,000 rows/s, also saved to
+# Prints a table (rows/s, wall seconds, CPU seconds of the CLI process, peak RSS) with PASS/FAIL against 30,000 rows/s, also saved to
 # bench/results/import-<date>.txt. Exit status 0 when every measurement completed, whatever the
 # figures; non-zero when something broke (build, setup, an import refused, a re-import adding rows).
 #
@@ -151,10 +151,11 @@ fresh() {
     echo "$dir"
 }
 elapsed_s() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"; }
+cpu_s() { awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.1f", s }' "$1"; }
 maxrss_kb() { awk -F': ' '/Maximum resident set size/ { print $2 }' "$1"; }
 rps() { awk -v r="$ROWS" -v s="$1" 'BEGIN { printf "%.0f", r / s }'; }
 RESULTS=()
-result() { RESULTS+=("$(printf '%-8s %-5s %-5s %-10s %9s %9s %10s  %s' "$@")"); }
+result() { RESULTS+=("$(printf '%-8s %-5s %-5s %-6s %8s %8s %7s %9s  %s' "$@")"); }
 
 # cli FORMAT BIN LABEL: a CLI import into a fresh instance, then the same file again.
 cli() {
@@ -172,8 +173,8 @@ cli() {
         check_imported "$pass" "$(cat "$t.out")"
         s=$(elapsed_s "$t.time")
         r=$(rps "$s")
-        result "$label" "$format" "cli" "$pass" "$r" "$s" "$(mib "$(maxrss_kb "$t.time")")" "$(verdict_for "$pass" "$r")"
-        log "  $(cat "$t.out") -- $s s, $r rows/s, peak RSS $(mib "$(maxrss_kb "$t.time")") MiB"
+        result "$label" "$format" "cli" "$pass" "$r" "$s" "$(cpu_s "$t.time")" "$(mib "$(maxrss_kb "$t.time")")" "$(verdict_for "$pass" "$r")"
+        log "  $(cat "$t.out") -- $s s ($(cpu_s "$t.time") s CPU), $r rows/s, peak RSS $(mib "$(maxrss_kb "$t.time")") MiB"
     done
     rm -rf "$data"
 }
@@ -199,7 +200,7 @@ http() {
         check_imported "$pass" "imported $(json_n imported "$body") of $(json_n rows "$body")"
         [[ $body == *"\"file_sha256\":\"$(sha_of "$format")\""* ]] || die "the import's file_sha256 is not the file's: $body"
         r=$(rps "$s")
-        result "$label" "$format" "http" "$pass" "$r" "$s" "$(mib "$(proc_kb "$SERVER_PID" VmHWM)")" "$(verdict_for "$pass" "$r")"
+        result "$label" "$format" "http" "$pass" "$r" "$s" "-" "$(mib "$(proc_kb "$SERVER_PID" VmHWM)")" "$(verdict_for "$pass" "$r")"
         log "  imported $(json_n imported "$body"), duplicates $(json_n duplicates "$body") -- $s s, $r rows/s, server VmHWM $(mib "$(proc_kb "$SERVER_PID" VmHWM)") MiB"
     done
     stop_server
@@ -232,7 +233,7 @@ done
     echo "this: $BIN${COMPARE_BIN:+; compare: $COMPARE_BIN}"
     echo "CSV $(stat -c %s "$CSV") bytes, OFX $(stat -c %s "$OFX") bytes"
     echo
-    printf '%-8s %-5s %-5s %-10s %9s %9s %10s  %s\n' binary file path import rows/s seconds "peak MiB" verdict
+    printf '%-8s %-5s %-5s %-6s %8s %8s %7s %9s  %s\n' binary file path import rows/s seconds "CPU s" "peak MiB" verdict
     printf '%s\n' "${RESULTS[@]}"
 } >"$OUT/summary.txt"
 cat "$OUT/summary.txt"

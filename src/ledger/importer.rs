@@ -284,3 +284,42 @@ impl<R: Seek> Seek for Hashed<'_, R> {
         Ok(at)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    fn sha256(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    #[test]
+    fn the_hash_covers_the_whole_file_once_whatever_the_reader_did() {
+        let file: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let progress = Progress::default();
+        let mut input = Hashed::new(Cursor::new(&file), &progress);
+        // Read a first stretch, go back to the start and re-read part of it (as the CSV reader
+        // does when it reads a file twice), then jump ahead, leaving a gap and the tail unread.
+        let mut buf = vec![0u8; 50_000];
+        input.read_exact(&mut buf).unwrap();
+        input.seek(SeekFrom::Start(0)).unwrap();
+        input.read_exact(&mut buf[..10_000]).unwrap();
+        input.seek(SeekFrom::Start(120_000)).unwrap();
+        input.read_exact(&mut buf[..1_000]).unwrap();
+        assert_eq!(progress.read.load(Ordering::Relaxed), 121_000);
+        let (hash, bytes) = input.finish().unwrap();
+        assert_eq!(bytes, file.len() as u64);
+        assert_eq!(hash, sha256(&file));
+    }
+
+    #[test]
+    fn a_file_read_straight_through_hashes_as_sha256sum() {
+        let file = b"Date,Payee,Details,Amount\n01/01/2024,ACME,REF 1,-1.00\n".to_vec();
+        let progress = Progress::default();
+        let mut input = Hashed::new(Cursor::new(&file), &progress);
+        io::copy(&mut input, &mut io::sink()).unwrap();
+        assert_eq!(input.finish().unwrap(), (sha256(&file), file.len() as u64));
+    }
+}
