@@ -84,7 +84,7 @@ EMAIL=a@acme.example
 PASSWORD="Correct-Horse-Battery-$RANDOM$RANDOM"
 # Everything an instance needs; DATA is set per run. The request timeout covers a 1M-row upload.
 instance_env() {
-    echo AUDITPULSE_DATA_DIR="$1" AUDITPULSE_MASTER_KEYS="$KEY" LOG_LEVEL=warn \
+    echo AUDITPULSE_DATA_DIR="$1" AUDITPULSE_MASTER_KEYS="$KEY" LOG_LEVEL=warn AUDITPULSE_METRICS_LISTEN=off \
         AUDITPULSE_IMPORT_MAX_BYTES=500000000 AUDITPULSE_IMPORT_MAX_ROWS=2000000 \
         AUDITPULSE_REQUEST_TIMEOUT_SECS=1800
 }
