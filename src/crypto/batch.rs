@@ -15,7 +15,8 @@ use crate::domain::TenantId;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
-/// Seals fields with one tenant's active data key.
+/// Seals fields with one tenant's active data key (a clone holds the same key, in a `Secret`).
+#[derive(Clone)]
 pub struct Sealer {
     tenant: TenantId,
     version: u32,

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::model::{NewSpend, Source, WriteReport};
-use super::store::{ImportRow, SpendWriter};
+use super::store::{ImportRow, SpendRecord, SpendWriter};
 use super::write::{self, OnExisting};
 use super::Ledger;
 use crate::crypto::Sealer;
@@ -145,6 +145,33 @@ impl ImportSession {
         self.row.account_id
     }
 
+    /// Seals events for this import away from the session (on a reader thread), for
+    /// [`ImportSession::push_sealed`].
+    pub(crate) fn row_sealer(&self) -> RowSealer {
+        RowSealer {
+            sealer: self.sealer.clone(),
+            source: self.source,
+            import: self.row.id,
+        }
+    }
+
+    /// Writes events sealed by this session's [`RowSealer`] (after any pushed one by one).
+    pub(crate) async fn push_sealed(&mut self, rows: Vec<SpendRecord>) -> Result<()> {
+        if !self.batch.is_empty() {
+            self.flush().await?;
+        }
+        self.rows += rows.len() as u64;
+        let done = write::insert_sealed(self.writer.as_mut(), &rows).await?;
+        self.report.add(done);
+        Ok(())
+    }
+
+    /// The file's SHA-256 (hex) and size, when only known once it has been read.
+    pub fn file_read(&mut self, sha256: String, bytes: u64) {
+        self.row.file_sha256 = sha256;
+        self.row.file_bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+    }
+
     /// Adds one event; written when a batch is full.
     pub async fn push(&mut self, spend: NewSpend) -> Result<()> {
         write::check(&spend, self.row.tenant_id)?;
@@ -180,5 +207,22 @@ impl ImportSession {
         self.writer.finish_import(&self.row).await?;
         self.writer.commit().await?;
         Ok(ImportSummary::from(self.row))
+    }
+}
+
+/// Checks and seals one import's events where they are read, so sealing overlaps the writes;
+/// what it seals is only written through the [`ImportSession`] it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct RowSealer {
+    sealer: Sealer,
+    source: Source,
+    import: ImportId,
+}
+
+impl RowSealer {
+    /// The event as it will be stored, after the checks [`ImportSession::push`] makes.
+    pub(crate) fn seal(&self, spend: &NewSpend, now: Time) -> Result<SpendRecord> {
+        write::check(spend, self.sealer.tenant())?;
+        write::seal_new(&self.sealer, self.source, spend, Some(self.import), now)
     }
 }

@@ -99,13 +99,32 @@ async fn insert_new(
     let now = Time(time::now());
     let mut rows = Vec::with_capacity(batch.len());
     for spend in batch {
-        same_source(spend, source)?;
-        rows.push(seal(sealer, SpendId::new(), spend, import, now)?);
+        rows.push(seal_new(sealer, source, spend, import, now)?);
     }
-    let inserted = writer.insert_new(&rows).await?;
+    insert_sealed(writer, &rows).await
+}
+
+/// A new event of a `source` batch as it will be inserted: free text sealed, a fresh id.
+pub(super) fn seal_new(
+    sealer: &Sealer,
+    source: Source,
+    spend: &NewSpend,
+    import: Option<ImportId>,
+    now: Time,
+) -> Result<SpendRecord> {
+    same_source(spend, source)?;
+    seal(sealer, SpendId::new(), spend, import, now)
+}
+
+/// Inserts events sealed by [`seal_new`] whose reference is new; the others are duplicates.
+pub(super) async fn insert_sealed(
+    writer: &mut dyn SpendWriter,
+    rows: &[SpendRecord],
+) -> Result<WriteReport> {
+    let inserted = writer.insert_new(rows).await?;
     Ok(WriteReport {
         inserted,
-        duplicates: batch.len() as u64 - inserted,
+        duplicates: rows.len() as u64 - inserted,
         ..WriteReport::default()
     })
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::{Extension, Router};
@@ -50,7 +50,10 @@ pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
                             .saturating_add(64 * 1024),
                     },
                     limits::limit_body,
-                )),
+                ))
+                // `limit_body` is the one body limit: axum's own default of 2 MB for extractors
+                // would refuse a bank file far below AUDITPULSE_IMPORT_MAX_BYTES.
+                .layer(DefaultBodyLimit::disable()),
         )
         .layer(Extension(openapi::Document(Arc::new(document))));
     Ok(router.with_state(state.clone()))

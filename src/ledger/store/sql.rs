@@ -61,7 +61,7 @@ pub const INSERT_IMPORT: &str = "INSERT INTO ledger_imports (id, tenant_id, acco
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 pub const FINISH_IMPORT: &str = "UPDATE ledger_imports SET rows_read = $3, imported = $4, \
-     duplicates = $5 WHERE tenant_id = $1 AND id = $2";
+     duplicates = $5, file_sha256 = $6, file_bytes = $7 WHERE tenant_id = $1 AND id = $2";
 
 pub const IMPORT_COLUMNS: &str = "id, tenant_id, account_id, format, mapping_name, file_sha256, \
      file_bytes, rows_read, imported, duplicates, actor, created_at";
@@ -192,6 +192,8 @@ where
             .bind(r.rows_read)
             .bind(r.imported)
             .bind(r.duplicates)
+            .bind(r.file_sha256.as_str())
+            .bind(r.file_bytes)
     }
 
     pub fn imports(
