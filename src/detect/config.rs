@@ -103,20 +103,28 @@ pub struct SplitPayment {
     pub window_days: u32,
     /// Tuned threshold: the total must exceed this percentage of the large-amount limit.
     pub total_percent: u32,
+    /// Only payments of at least this percentage of the limit count as parts.
+    pub min_part_percent: u32,
 }
 
-/// Too many payments, or too much in total, from one account or to one vendor.
+/// Too many payments, or too much in total, to one vendor or from one account (an account
+/// carries many vendors' payments, so it has its own, higher limits).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Velocity {
     pub enabled: bool,
     pub weight: f64,
     pub window_hours: u32,
-    /// Tuned threshold: fires with more payments than this in the window.
+    /// Tuned threshold: fires with more payments than this to one vendor in the window.
     pub max_count: u32,
-    /// Fires when the window's payments in one currency total more than this.
-    #[schema(value_type = String, example = "50000.00")]
+    /// Fires when the window's payments to one vendor in one currency total more than this.
+    #[schema(value_type = String, example = "25000.00")]
     pub max_total: Amount,
+    /// Fires with more payments than this from one account in the window.
+    pub account_max_count: u32,
+    /// Fires when the window's payments from one account in one currency total more than this.
+    #[schema(value_type = String, example = "250000.00")]
+    pub account_max_total: Amount,
 }
 
 /// Outside the tenant's business hours (local time). Off by default.
@@ -232,6 +240,10 @@ impl DetectionConfig {
         positive("large_amount.limit", self.large_amount.limit)?;
         positive("round_amount.figure", self.round_amount.figure)?;
         positive("velocity.max_total", self.velocity.max_total)?;
+        positive(
+            "velocity.account_max_total",
+            self.velocity.account_max_total,
+        )?;
         let z = self.vendor_outlier.z;
         if !(z.is_finite() && z > 0.0 && z <= 100.0) {
             return Err("vendor_outlier.z must be above 0 and at most 100".to_owned());
@@ -268,6 +280,18 @@ impl DetectionConfig {
             24 * 366,
         )?;
         within("velocity.max_count", self.velocity.max_count, 1, 1_000_000)?;
+        within(
+            "velocity.account_max_count",
+            self.velocity.account_max_count,
+            1,
+            1_000_000,
+        )?;
+        within(
+            "split_payment.min_part_percent",
+            self.split_payment.min_part_percent,
+            0,
+            100,
+        )?;
         within("forest.min_history", self.forest.min_history, 1, 10_000_000)?;
         within(
             "benford_min_payments",
