@@ -65,7 +65,7 @@ pub struct NewVendor {
     pub enabled: bool,
     pub weight: f64,
     /// Tuned threshold: smaller payments are not reported.
-    #[schema(value_type = String, example = "250.00")]
+    #[schema(value_type = String, example = "50.00")]
     pub min_amount: Amount,
 }
 
@@ -135,7 +135,7 @@ pub struct Timing {
     pub weight: f64,
     pub business_hours: BusinessHours,
     /// Tuned threshold: smaller payments are not reported.
-    #[schema(value_type = String, example = "250.00")]
+    #[schema(value_type = String, example = "10.00")]
     pub min_amount: Amount,
 }
 

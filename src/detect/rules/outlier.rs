@@ -22,7 +22,7 @@ thread_local! {
 }
 
 /// The most recent payments of the window a vendor is judged on.
-pub const MAX_PAYMENTS: usize = 100;
+pub const MAX_PAYMENTS: usize = 64;
 
 /// Scale of the MAD to the standard deviation of a normal distribution.
 const CONSISTENCY: f64 = 0.6745;
@@ -41,7 +41,10 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
     let txn = history.txn(position);
     let key = history.vendor_of(position)?;
     let window = Duration::days(i64::from(settings.window_days));
-    let earlier = super::recent(history, history.vendor_txns(key), position, window);
+    // Newest first until the window ends: only recent transactions are read, however busy the
+    // vendor (finding the window's start would read old ones too).
+    let earlier = history.earlier(history.vendor_txns(key), position);
+    let since = txn.occurred_at - window;
     if earlier.len() < settings.min_payments as usize {
         return None;
     }
@@ -52,6 +55,7 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
                 .iter()
                 .rev()
                 .map(|&p| history.txn(p as usize))
+                .take_while(|t| t.occurred_at >= since)
                 .filter(|t| super::counts_with(t, txn))
                 .take(MAX_PAYMENTS)
                 .map(|t| t.amount_minor as f64),
