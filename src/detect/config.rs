@@ -65,7 +65,7 @@ pub struct NewVendor {
     pub enabled: bool,
     pub weight: f64,
     /// Tuned threshold: smaller payments are not reported.
-    #[schema(value_type = String, example = "250.00")]
+    #[schema(value_type = String, example = "50.00")]
     pub min_amount: Amount,
 }
 
@@ -103,20 +103,28 @@ pub struct SplitPayment {
     pub window_days: u32,
     /// Tuned threshold: the total must exceed this percentage of the large-amount limit.
     pub total_percent: u32,
+    /// Only payments of at least this percentage of the limit count as parts.
+    pub min_part_percent: u32,
 }
 
-/// Too many payments, or too much in total, from one account or to one vendor.
+/// Too many payments, or too much in total, to one vendor or from one account (an account
+/// carries many vendors' payments, so it has its own, higher limits).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Velocity {
     pub enabled: bool,
     pub weight: f64,
     pub window_hours: u32,
-    /// Tuned threshold: fires with more payments than this in the window.
+    /// Tuned threshold: fires with more payments than this to one vendor in the window.
     pub max_count: u32,
-    /// Fires when the window's payments in one currency total more than this.
-    #[schema(value_type = String, example = "50000.00")]
+    /// Fires when the window's payments to one vendor in one currency total more than this.
+    #[schema(value_type = String, example = "25000.00")]
     pub max_total: Amount,
+    /// Fires with more payments than this from one account in the window.
+    pub account_max_count: u32,
+    /// Fires when the window's payments from one account in one currency total more than this.
+    #[schema(value_type = String, example = "250000.00")]
+    pub account_max_total: Amount,
 }
 
 /// Outside the tenant's business hours (local time). Off by default.
@@ -127,7 +135,7 @@ pub struct Timing {
     pub weight: f64,
     pub business_hours: BusinessHours,
     /// Tuned threshold: smaller payments are not reported.
-    #[schema(value_type = String, example = "250.00")]
+    #[schema(value_type = String, example = "10.00")]
     pub min_amount: Amount,
 }
 
@@ -232,6 +240,10 @@ impl DetectionConfig {
         positive("large_amount.limit", self.large_amount.limit)?;
         positive("round_amount.figure", self.round_amount.figure)?;
         positive("velocity.max_total", self.velocity.max_total)?;
+        positive(
+            "velocity.account_max_total",
+            self.velocity.account_max_total,
+        )?;
         let z = self.vendor_outlier.z;
         if !(z.is_finite() && z > 0.0 && z <= 100.0) {
             return Err("vendor_outlier.z must be above 0 and at most 100".to_owned());
@@ -268,6 +280,18 @@ impl DetectionConfig {
             24 * 366,
         )?;
         within("velocity.max_count", self.velocity.max_count, 1, 1_000_000)?;
+        within(
+            "velocity.account_max_count",
+            self.velocity.account_max_count,
+            1,
+            1_000_000,
+        )?;
+        within(
+            "split_payment.min_part_percent",
+            self.split_payment.min_part_percent,
+            0,
+            100,
+        )?;
         within("forest.min_history", self.forest.min_history, 1, 10_000_000)?;
         within(
             "benford_min_payments",
@@ -294,92 +318,4 @@ fn within(field: &str, value: u32, min: u32, max: u32) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_empty_object_is_the_medium_preset_and_json_round_trips() {
-        let config: DetectionConfig = serde_json::from_str("{}").unwrap();
-        assert_eq!(config, DetectionConfig::default());
-        assert_eq!(config.alert_threshold, 50);
-        assert_eq!(config.large_amount.limit, Amount::major(10_000));
-        assert_eq!(config.round_amount.figure, Amount::major(1_000));
-        assert_eq!(config.vendor_outlier.z, 3.5);
-        assert_eq!(config.duplicate.window_days, 7);
-        assert!(!config.timing.enabled);
-        assert_eq!(
-            (
-                config.forest.enabled,
-                config.forest.weight,
-                config.forest.min_history
-            ),
-            (true, 1.0, 200)
-        );
-        assert_eq!(config.benford_min_payments, 100);
-        for sensitivity in [Sensitivity::Low, Sensitivity::Medium, Sensitivity::High] {
-            let preset = DetectionConfig::preset(sensitivity);
-            assert_eq!(preset.validate(), Ok(()));
-            let json = serde_json::to_string(&preset).unwrap();
-            assert_eq!(
-                serde_json::from_str::<DetectionConfig>(&json).unwrap(),
-                preset
-            );
-        }
-        let json = serde_json::to_value(DetectionConfig::default()).unwrap();
-        assert_eq!(json["large_amount"]["limit"], "10000.00");
-    }
-
-    #[test]
-    fn partial_objects_keep_the_other_defaults() {
-        let config: DetectionConfig = serde_json::from_str(
-            r#"{"large_amount": {"limit": "2500.50"}, "timing": {"enabled": true}}"#,
-        )
-        .unwrap();
-        assert_eq!(config.large_amount.limit, Amount::parse("2500.50").unwrap());
-        assert!(config.large_amount.enabled && config.timing.enabled);
-        assert_eq!(config.timing.business_hours, BusinessHours::default());
-        assert_eq!(config.velocity, DetectionConfig::default().velocity);
-    }
-
-    #[test]
-    fn unknown_fields_and_malformed_amounts_are_refused() {
-        let refused = |json: &str| serde_json::from_str::<DetectionConfig>(json).is_err();
-        assert!(refused(r#"{"alert_treshold": 40}"#));
-        assert!(refused(r#"{"large_amount": {"limt": "1.00"}}"#));
-        assert!(refused(r#"{"large_amount": {"limit": 10000}}"#));
-        assert!(refused(r#"{"large_amount": {"limit": "1e4"}}"#));
-        assert!(refused(
-            r#"{"timing": {"business_hours": {"start": "8am"}}}"#
-        ));
-    }
-
-    #[test]
-    fn validation_names_the_field_it_refuses() {
-        let refusal = |edit: fn(&mut DetectionConfig)| {
-            let mut config = DetectionConfig::default();
-            edit(&mut config);
-            config.validate().unwrap_err()
-        };
-        assert!(refusal(|c| c.alert_threshold = 101).contains("alert_threshold"));
-        assert!(refusal(|c| c.large_amount.limit = Amount::major(0)).contains("large_amount.limit"));
-        assert!(refusal(|c| c.vendor_outlier.z = f64::NAN).contains("vendor_outlier.z"));
-        assert!(refusal(|c| c.duplicate.weight = -1.0).contains("duplicate.weight"));
-        assert!(refusal(|c| c.velocity.max_count = 0).contains("velocity.max_count"));
-        assert!(
-            refusal(|c| c.timing.business_hours.end = ClockTime::hm(7, 0))
-                .contains("timing.business_hours")
-        );
-    }
-
-    #[test]
-    fn presets_order_thresholds_from_least_to_most_sensitive() {
-        let [low, medium, high] =
-            [Sensitivity::Low, Sensitivity::Medium, Sensitivity::High].map(DetectionConfig::preset);
-        assert!(low.large_amount.limit > medium.large_amount.limit);
-        assert!(medium.large_amount.limit > high.large_amount.limit);
-        assert!(low.vendor_outlier.z > medium.vendor_outlier.z);
-        assert!(medium.vendor_outlier.z > high.vendor_outlier.z);
-        assert!(low.velocity.max_count > high.velocity.max_count);
-        assert!(low.alert_threshold > high.alert_threshold);
-    }
-}
+mod tests;

@@ -38,7 +38,7 @@ pub(super) fn preset(s: Sensitivity) -> DetectionConfig {
         new_vendor: NewVendor {
             enabled: true,
             weight: 1.0,
-            min_amount: major(s, (1_000, 250, 50)),
+            min_amount: major(s, (250, 50, 10)),
         },
         vendor_outlier: VendorOutlier {
             enabled: true,
@@ -58,19 +58,22 @@ pub(super) fn preset(s: Sensitivity) -> DetectionConfig {
             weight: 1.0,
             window_days: 3,
             total_percent: pick(s, (120, 100, 90)),
+            min_part_percent: 20,
         },
         velocity: Velocity {
             enabled: true,
             weight: 1.0,
-            window_hours: 24,
-            max_count: pick(s, (40, 20, 10)),
-            max_total: major(s, (100_000, 50_000, 25_000)),
+            window_hours: 1,
+            max_count: pick(s, (20, 10, 5)),
+            max_total: major(s, (50_000, 25_000, 12_500)),
+            account_max_count: pick(s, (300, 150, 75)),
+            account_max_total: major(s, (500_000, 250_000, 125_000)),
         },
         timing: Timing {
             enabled: false,
             weight: 1.0,
             business_hours: BusinessHours::default(),
-            min_amount: major(s, (1_000, 250, 50)),
+            min_amount: major(s, (100, 10, 1)),
         },
         round_amount: RoundAmount {
             enabled: true,

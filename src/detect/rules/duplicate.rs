@@ -22,7 +22,7 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
         return None;
     }
     let window = Duration::days(i64::from(settings.window_days));
-    let earlier = history.earlier_within(history.vendor_txns(key), position, window);
+    let earlier = super::recent(history, history.vendor_txns(key), position, window);
     let twin = earlier
         .iter()
         .rev()

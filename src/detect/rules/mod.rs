@@ -109,6 +109,37 @@ fn counts_with(earlier: &Txn, txn: &Txn) -> bool {
         && earlier.status != SpendStatus::Pending
 }
 
+/// The entries of `list` before `position` within `window` of it, as
+/// [`History::earlier_within`] gives them, found by galloping back from the end so that only
+/// recent (cache-warm) transactions are read: a busy vendor's list has hundreds of thousands of
+/// entries, and a plain binary search over it touches a cold transaction at every step.
+fn recent<'a>(
+    history: &History,
+    list: &'a [u32],
+    position: usize,
+    window: chrono::Duration,
+) -> &'a [u32] {
+    let end = list.partition_point(|&p| (p as usize) < position);
+    let since = history.txn(position).occurred_at - window;
+    let inside = |i: usize| history.txn(list[i] as usize).occurred_at >= since;
+    let mut step = 1;
+    let mut low = end;
+    while low > 0 && inside(low - 1) {
+        let next = low.saturating_sub(step);
+        if inside(next) {
+            low = next;
+            step *= 2;
+        } else {
+            let start = next + 1;
+            let found =
+                list[start..low].partition_point(|&p| history.txn(p as usize).occurred_at < since);
+            low = start + found;
+            break;
+        }
+    }
+    &list[low..end]
+}
+
 /// "2 days", "1 day", "the same day".
 fn days_text(days: i64) -> String {
     match days {
@@ -125,6 +156,29 @@ mod tests {
     use super::testkit::{at, Ledger};
     use super::*;
     use crate::domain::SnoozeId;
+
+    #[test]
+    fn recent_windows_equal_the_historys_own() {
+        let mut ledger = Ledger::new();
+        for i in 0..300 {
+            let at = at(1, 0) + Duration::minutes(37 * i * i % 20_000);
+            ledger.push(at, if i % 3 == 0 { "acme" } else { "globex" }, 100 + i);
+        }
+        let history = History::new(ledger.txns.clone());
+        for vendor in ["acme", "globex"] {
+            let list = history.vendor_txns(history.vendor_key(vendor).unwrap());
+            for position in 0..history.len() {
+                for hours in [0, 1, 24, 24 * 7, 24 * 400] {
+                    let window = Duration::hours(hours);
+                    assert_eq!(
+                        recent(&history, list, position, window),
+                        history.earlier_within(list, position, window),
+                        "{vendor} {position} {hours}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn credits_never_fire() {

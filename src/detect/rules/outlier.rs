@@ -1,5 +1,7 @@
 //! Amount outlier for this vendor: a payment far above the vendor's recent amounts, by robust
-//! z-score `0.6745 × (x − median) / MAD` over the vendor's payments in the last `window_days`.
+//! z-score `0.6745 × (x − median) / MAD` over the vendor's payments in the last `window_days`
+//! (at most its [`MAX_PAYMENTS`] most recent ones: a busy vendor's median is as well known from
+//! them, and scoring stays cheap).
 //!
 //! Invariant: judged only with at least `min_payments` earlier payments in the same currency in
 //! the window; fires when the score is above `z` (only above the median: large, not small,
@@ -19,6 +21,9 @@ thread_local! {
     static SCRATCH: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The most recent payments of the window a vendor is judged on.
+pub const MAX_PAYMENTS: usize = 64;
+
 /// Scale of the MAD to the standard deviation of a normal distribution.
 const CONSISTENCY: f64 = 0.6745;
 
@@ -36,23 +41,32 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
     let txn = history.txn(position);
     let key = history.vendor_of(position)?;
     let window = Duration::days(i64::from(settings.window_days));
-    let earlier = history.earlier_within(history.vendor_txns(key), position, window);
+    // Newest first until the window ends: only recent transactions are read, however busy the
+    // vendor (finding the window's start would read old ones too).
+    let earlier = history.earlier(history.vendor_txns(key), position);
+    let since = txn.occurred_at - window;
     if earlier.len() < settings.min_payments as usize {
         return None;
     }
-    let score = SCRATCH.with_borrow_mut(|values| {
+    let fill = |values: &mut Vec<f64>| {
         values.clear();
         values.extend(
             earlier
                 .iter()
+                .rev()
                 .map(|&p| history.txn(p as usize))
+                .take_while(|t| t.occurred_at >= since)
                 .filter(|t| super::counts_with(t, txn))
+                .take(MAX_PAYMENTS)
                 .map(|t| t.amount_minor as f64),
         );
+    };
+    let score = SCRATCH.with_borrow_mut(|values| {
+        fill(values);
         if values.len() < settings.min_payments as usize {
             return None;
         }
-        score(values, txn.amount_minor as f64)
+        score(values, txn.amount_minor as f64, fill)
     })?;
     if score.value <= settings.z {
         return None;
@@ -80,15 +94,14 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
     })
 }
 
-/// The score of `amount` against `values` (which it reorders and overwrites).
-fn score(values: &mut [f64], amount: f64) -> Option<Score> {
+/// The score of `amount` against `values` (which it reorders and overwrites; `fill` refills
+/// them for the rare fallback to mean and deviation).
+fn score(values: &mut Vec<f64>, amount: f64, fill: impl Fn(&mut Vec<f64>)) -> Option<Score> {
     let payments = values.len();
     let center = stats::median(values)?;
     if amount <= center {
         return None;
     }
-    let mean = stats::mean(values)?;
-    let sd = stats::std_dev(values)?;
     let mad = stats::mad(values, center)?;
     if mad > 0.0 {
         let value = CONSISTENCY * (amount - center) / mad;
@@ -99,6 +112,9 @@ fn score(values: &mut [f64], amount: f64) -> Option<Score> {
             payments,
         });
     }
+    fill(values);
+    let mean = stats::mean(values)?;
+    let sd = stats::std_dev(values)?;
     let value = if sd > 0.0 {
         (amount - mean) / sd
     } else {

@@ -1,5 +1,7 @@
-//! Split payments: payments to one vendor within `window_days`, each under the large-amount limit,
-//! that together exceed `total_percent` % of it: one purchase cut up to stay under the limit.
+//! Split payments: payments to one vendor within `window_days`, each under the large-amount limit
+//! but at least `min_part_percent` % of it, that together exceed `total_percent` % of it: one
+//! purchase cut up to stay under the limit. (Without the minimum part, a busy vendor's everyday
+//! payments would add up to the limit every few days.)
 //!
 //! Invariant: only payments in the scored payment's currency count, pending ones in the window
 //! are left out (a pending payment and its posted successor would count twice), and the scored
@@ -19,15 +21,18 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
     let key = history.vendor_of(position)?;
     let limit = ctx.config.large_amount.limit;
     let under = limit.minor_ceil(txn.exponent);
-    if txn.amount_minor >= under {
+    let part = limit
+        .percent(i64::from(settings.min_part_percent))
+        .minor_ceil(txn.exponent);
+    if txn.amount_minor >= under || txn.amount_minor < part {
         return None;
     }
     let window = Duration::days(i64::from(settings.window_days));
-    let earlier = history.earlier_within(history.vendor_txns(key), position, window);
+    let earlier = super::recent(history, history.vendor_txns(key), position, window);
     let (mut count, mut total) = (1u32, i128::from(txn.amount_minor));
     for &p in earlier {
         let t = history.txn(p as usize);
-        if super::counts_with(t, txn) && t.amount_minor < under {
+        if super::counts_with(t, txn) && (part..under).contains(&t.amount_minor) {
             count += 1;
             total += i128::from(t.amount_minor);
         }
@@ -89,7 +94,7 @@ mod tests {
     fn payments_at_the_limit_outside_the_window_or_in_another_currency_do_not_count() {
         let mut ledger = Ledger::new();
         ledger.push(at(2, 10), "acme", 1_000_000);
-        ledger.push(at(3, 10), "acme", 100_000);
+        ledger.push(at(3, 10), "acme", 300_000);
         assert!(
             ledger.factor(RuleId::SplitPayment).is_none(),
             "the first is large itself"
@@ -105,6 +110,19 @@ mod tests {
         assert!(ledger.factor(RuleId::SplitPayment).is_some());
         ledger.txns[0].currency = Currency::parse("EUR").unwrap();
         assert!(ledger.factor(RuleId::SplitPayment).is_none());
+    }
+
+    #[test]
+    fn everyday_payments_below_a_fifth_of_the_limit_are_not_parts() {
+        let mut ledger = Ledger::new();
+        ledger.series("acme", 2, &[199_999, 199_999, 199_999]);
+        ledger.push(at(4, 13), "acme", 900_000);
+        assert!(ledger.factor(RuleId::SplitPayment).is_none());
+        ledger.txns[2].amount_minor = 200_000;
+        assert!(
+            ledger.factor(RuleId::SplitPayment).is_some(),
+            "2,000.00 + 9,000.00"
+        );
     }
 
     #[test]

@@ -99,7 +99,7 @@ mod tests {
         assert!(ledger.factor(RuleId::Timing).is_none());
         ledger.config.timing.enabled = true;
         assert!(ledger.factor(RuleId::Timing).is_some());
-        ledger.txns[0].amount_minor = 24_999;
+        ledger.txns[0].amount_minor = 999;
         assert!(ledger.factor(RuleId::Timing).is_none());
     }
 }

@@ -1,15 +1,17 @@
-//! Velocity: more than `max_count` payments, or more than `max_total` in one currency, from one
-//! account or to one vendor within the last `window_hours` (the scored payment included).
+//! Velocity: within the last `window_hours` (the scored payment included), more than `max_count`
+//! payments or more than `max_total` in one currency to one vendor, or more than
+//! `account_max_count` payments or `account_max_total` from one account (an account carries many
+//! vendors' payments, so its limits are higher).
 //!
 //! Invariant: pending payments in the window are left out (a pending payment and its posted
 //! successor would count twice), as are payments in other currencies. Strength is the larger of
-//! `count / (2 × max_count)` and `total / (2 × max_total)`, at most 1; the explanation names the
-//! stronger of the vendor and the account.
+//! `count / (2 × count limit)` and `total / (2 × total limit)`, at most 1; the explanation names
+//! the stronger of the vendor and the account, with its limits.
 
 use chrono::Duration;
 
 use super::Context;
-use crate::detect::config::grouped_minor;
+use crate::detect::config::{grouped_minor, Amount};
 use crate::detect::{Finding, Txn};
 
 /// What one window holds.
@@ -18,29 +20,58 @@ struct Tally {
     total: i64,
 }
 
+/// One subject's limits and how the explanation names it.
+struct Limits {
+    subject: &'static str,
+    count: u32,
+    total: Amount,
+}
+
+/// The window that broke its limits most strongly.
+struct Breach {
+    strength: f64,
+    tally: Tally,
+    limits: Limits,
+}
+
 pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
+    let settings = &ctx.config.velocity;
     let history = ctx.history;
     let txn = history.txn(position);
-    let mut best: Option<(f64, Tally, &str)> = None;
+    let mut best: Option<Breach> = None;
     if let Some(key) = history.vendor_of(position) {
+        let limits = Limits {
+            subject: "to this vendor",
+            count: settings.max_count,
+            total: settings.max_total,
+        };
         let tally = tally(ctx, history.vendor_txns(key), position, txn);
-        best = judge(ctx, tally, "to this vendor", txn, best);
+        best = judge(tally, limits, txn, best);
     }
     if let Some(account) = txn.account {
+        let limits = Limits {
+            subject: "from this account",
+            count: settings.account_max_count,
+            total: settings.account_max_total,
+        };
         let tally = tally(ctx, history.account_txns(account), position, txn);
-        best = judge(ctx, tally, "from this account", txn, best);
+        best = judge(tally, limits, txn, best);
     }
-    let (strength, tally, subject) = best?;
-    let settings = &ctx.config.velocity;
+    let Breach {
+        strength,
+        tally,
+        limits,
+    } = best?;
     Some(Finding {
         strength,
         explanation: format!(
-            "{} payments {subject} within {} hours totalling {} (limits: more than {} payments or {})",
+            "{} payments {} within {} hours totalling {} (limits: more than {} payments or {})",
             tally.count,
+            limits.subject,
             settings.window_hours,
             grouped_minor(tally.total, txn.exponent),
-            settings.max_count,
-            settings.max_total.grouped(txn.exponent)
+            limits.count,
+            limits.total.grouped(txn.exponent)
         ),
     })
 }
@@ -51,7 +82,7 @@ fn tally(ctx: &Context<'_>, list: &[u32], position: usize, txn: &Txn) -> Tally {
         count: 1,
         total: txn.amount_minor,
     };
-    for &p in ctx.history.earlier_within(list, position, window) {
+    for &p in super::recent(ctx.history, list, position, window) {
         let t = ctx.history.txn(p as usize);
         if super::counts_with(t, txn) {
             tally.count += 1;
@@ -62,25 +93,22 @@ fn tally(ctx: &Context<'_>, list: &[u32], position: usize, txn: &Txn) -> Tally {
 }
 
 /// Keeps the stronger of `best` and this window, if this window breaks a limit.
-fn judge<'s>(
-    ctx: &Context<'_>,
-    tally: Tally,
-    subject: &'s str,
-    txn: &Txn,
-    best: Option<(f64, Tally, &'s str)>,
-) -> Option<(f64, Tally, &'s str)> {
-    let settings = &ctx.config.velocity;
-    let too_many = tally.count > settings.max_count;
-    let too_much = tally.total > settings.max_total.minor_floor(txn.exponent);
+fn judge(tally: Tally, limits: Limits, txn: &Txn, best: Option<Breach>) -> Option<Breach> {
+    let too_many = tally.count > limits.count;
+    let too_much = tally.total > limits.total.minor_floor(txn.exponent);
     if !too_many && !too_much {
         return best;
     }
-    let by_count = f64::from(tally.count) / (2.0 * f64::from(settings.max_count));
-    let by_total = settings.max_total.ratio_of_minor(tally.total, txn.exponent) / 2.0;
+    let by_count = f64::from(tally.count) / (2.0 * f64::from(limits.count));
+    let by_total = limits.total.ratio_of_minor(tally.total, txn.exponent) / 2.0;
     let strength = by_count.max(by_total).min(1.0);
     match best {
-        Some(kept) if kept.0 >= strength => Some(kept),
-        _ => Some((strength, tally, subject)),
+        Some(kept) if kept.strength >= strength => Some(kept),
+        _ => Some(Breach {
+            strength,
+            tally,
+            limits,
+        }),
     }
 }
 
@@ -93,36 +121,38 @@ mod tests {
     use crate::domain::AccountId;
     use crate::ledger::SpendStatus;
 
+    /// `count` payments to `vendor`, five minutes apart from 08:00 on Monday 2 March.
     fn burst(ledger: &mut Ledger, vendor: &str, count: i64, amount: i64) {
         for i in 0..count {
-            ledger.push(at(2, 8) + Duration::minutes(30 * i), vendor, amount);
+            ledger.push(at(2, 8) + Duration::minutes(5 * i), vendor, amount);
         }
     }
 
     #[test]
     fn more_payments_than_the_limit_to_one_vendor() {
         let mut ledger = Ledger::new();
-        burst(&mut ledger, "acme", 20, 1_000);
-        assert!(ledger.factor(RuleId::Velocity).is_none(), "exactly 20");
-        ledger.push(at(2, 18), "acme", 1_000);
+        burst(&mut ledger, "acme", 10, 1_000);
+        assert!(ledger.factor(RuleId::Velocity).is_none(), "exactly 10");
+        ledger.push(at(2, 8) + Duration::minutes(55), "acme", 1_000);
         let factor = ledger.factor(RuleId::Velocity).unwrap();
-        assert_eq!(factor.strength, 0.525);
+        assert_eq!(factor.strength, 0.55);
         assert_eq!(
             factor.explanation,
-            "21 payments to this vendor within 24 hours totalling 210.00 (limits: more than 20 payments or 50,000.00)"
+            "11 payments to this vendor within 1 hours totalling 110.00 (limits: more than 10 payments or 25,000.00)"
         );
     }
 
     #[test]
     fn more_in_total_from_one_account_across_vendors() {
         let mut ledger = Ledger::new();
-        ledger.push(at(2, 8), "acme", 3_000_000);
-        ledger.push(at(2, 9), "globex", 2_000_000);
+        ledger.config.velocity.account_max_total = ledger.config.velocity.max_total;
+        ledger.push(at(2, 8), "acme", 1_500_000);
+        ledger.push(at(2, 8) + Duration::minutes(10), "globex", 1_000_000);
         assert!(
             ledger.factor(RuleId::Velocity).is_none(),
-            "exactly 50,000.00"
+            "exactly 25,000.00"
         );
-        ledger.push(at(2, 10), "initech", 1);
+        ledger.push(at(2, 8) + Duration::minutes(20), "initech", 1);
         let factor = ledger.factor(RuleId::Velocity).unwrap();
         assert!(
             factor
@@ -137,16 +167,31 @@ mod tests {
     }
 
     #[test]
+    fn an_account_has_its_own_count_limit() {
+        let mut ledger = Ledger::new();
+        for i in 0..150 {
+            let vendor = format!("vendor {}", i % 50);
+            ledger.push(at(2, 8) + Duration::seconds(20 * i), &vendor, 1_000);
+        }
+        assert!(ledger.factor(RuleId::Velocity).is_none(), "exactly 150");
+        ledger.push(at(2, 8) + Duration::minutes(59), "vendor 1", 1_000);
+        let factor = ledger.factor(RuleId::Velocity).unwrap();
+        assert!(factor
+            .explanation
+            .starts_with("151 payments from this account"));
+    }
+
+    #[test]
     fn the_window_slides_and_pending_payments_do_not_count_twice() {
         let mut ledger = Ledger::new();
-        burst(&mut ledger, "acme", 20, 1_000);
-        ledger.push(at(3, 8) + Duration::minutes(31), "acme", 1_000);
+        burst(&mut ledger, "acme", 10, 1_000);
+        ledger.push(at(2, 9) + Duration::minutes(1), "acme", 1_000);
         assert!(
             ledger.factor(RuleId::Velocity).is_none(),
-            "the first two fell out"
+            "the first fell out"
         );
         let mut ledger = Ledger::new();
-        burst(&mut ledger, "acme", 21, 1_000);
+        burst(&mut ledger, "acme", 11, 1_000);
         ledger.txns[0].status = SpendStatus::Pending;
         assert!(ledger.factor(RuleId::Velocity).is_none());
     }

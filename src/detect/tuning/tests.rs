@@ -128,10 +128,10 @@ fn every_rule_but_the_forest_has_a_tuned_threshold() {
         assert_eq!(config.validate(), Ok(()), "{rule}");
     }
     let (config, changes) = tuned(RuleId::Velocity, 10, 10);
-    assert_eq!(config.velocity.max_count, 24);
+    assert_eq!(config.velocity.max_count, 12);
     assert_eq!(
         changes[0].reason,
-        "false-positive rate 1.00 over 10 reviews: max_count 20 → 24"
+        "false-positive rate 1.00 over 10 reviews: max_count 10 → 12"
     );
     let (config, _) = tuned(RuleId::VendorOutlier, 10, 10);
     assert_eq!(config.vendor_outlier.z, 4.2);
