@@ -57,7 +57,7 @@ impl Validate for BacktestBody {
 
 /// What one configuration raises over the period.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Outcome {
+pub struct RuleCounts {
     /// Transactions at or above the alert threshold.
     pub anomalies: u64,
     /// How often each rule fired on those anomalies.
@@ -68,8 +68,8 @@ pub struct Outcome {
 pub struct BacktestResult {
     /// Transactions booked in the period.
     pub transactions: u64,
-    pub proposed: Outcome,
-    pub current: Outcome,
+    pub proposed: RuleCounts,
+    pub current: RuleCounts,
 }
 
 /// Dry-run a configuration over a past period.
@@ -110,9 +110,9 @@ pub async fn backtest(
     Ok(Json(result))
 }
 
-fn outcome(loaded: &Loaded, config: &DetectionConfig, ids: &[SpendId]) -> Outcome {
+fn outcome(loaded: &Loaded, config: &DetectionConfig, ids: &[SpendId]) -> RuleCounts {
     let scored: Vec<Scored> = compute_with(loaded, config, ids, time::now());
-    let mut result = Outcome {
+    let mut result = RuleCounts {
         anomalies: 0,
         by_rule: BTreeMap::new(),
     };
