@@ -107,16 +107,19 @@ impl Forest {
         self.normalise(total)
     }
 
-    /// Every row's score, walking each tree for a block of rows at a time (the walks of a block
-    /// are independent, so the processor overlaps them).
+    /// Every row's score, walking each tree for a block of rows at a time, one level of the tree
+    /// for the whole block before the next: the block's walks are independent, so the processor
+    /// overlaps their memory reads instead of waiting on one path at a time.
     pub fn score_all(&self, rows: &[Row]) -> Vec<f64> {
         const BLOCK: usize = 64;
         let mut out = Vec::with_capacity(rows.len());
         for block in rows.chunks(BLOCK) {
             let mut totals = [0.0f64; BLOCK];
+            let mut at = [0u32; BLOCK];
             for tree in &self.trees {
-                for (total, row) in totals.iter_mut().zip(block) {
-                    *total += tree.path_length(row, self.depth);
+                tree.walk_block(block, &mut at[..block.len()], self.depth);
+                for (total, &leaf) in totals.iter_mut().zip(&at[..block.len()]) {
+                    *total += tree.nodes[leaf as usize].path;
                 }
             }
             out.extend(totals[..block.len()].iter().map(|&t| self.normalise(t)));
@@ -222,3 +225,6 @@ fn thousands(n: u64) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sklearn_tests;

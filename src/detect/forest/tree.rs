@@ -107,6 +107,18 @@ impl Tree {
         }
         self.nodes[at].path
     }
+
+    /// Walks every row of `block` to its leaf, level by level; `at` receives the leaves.
+    #[inline]
+    pub fn walk_block(&self, block: &[Row], at: &mut [u32], depth: u32) {
+        at.fill(0);
+        for _ in 0..depth {
+            for (node_at, row) in at.iter_mut().zip(block) {
+                let node = &self.nodes[*node_at as usize];
+                *node_at = node.left + u32::from(row[node.feature as usize] > node.threshold);
+            }
+        }
+    }
 }
 
 /// Picks the split of `part` and partitions it (left side first), or `None` when every feature
