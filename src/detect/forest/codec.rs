@@ -110,7 +110,7 @@ fn encode(tree: &Tree, at: usize, out: &mut Vec<u8>) {
     let node = &tree.nodes[at];
     if node.is_leaf() {
         out.push(LEAF);
-        out.extend_from_slice(&node.path.to_le_bytes());
+        out.extend_from_slice(&tree.paths[at].to_le_bytes());
     } else {
         out.push(SPLIT);
         out.push(node.feature as u8);
@@ -167,7 +167,8 @@ impl Reader<'_> {
 
     fn tree(&mut self, limits: &Limits) -> Result<Tree, String> {
         let mut tree = Tree {
-            nodes: vec![Node::leaf(0, 0.0)],
+            nodes: vec![Node::leaf(0)],
+            paths: vec![0.0],
         };
         self.node(&mut tree, 0, 0, limits)?;
         Ok(tree)
@@ -187,7 +188,7 @@ impl Reader<'_> {
                 if !(0.0..=limits.longest).contains(&path) {
                     return Err("a leaf's path length is out of range".to_owned());
                 }
-                tree.nodes[at as usize] = Node::leaf(at, path);
+                tree.paths[at as usize] = path;
                 Ok(())
             }
             SPLIT if depth < limits.depth && tree.nodes.len() + 2 <= limits.nodes => {
@@ -201,10 +202,9 @@ impl Reader<'_> {
                     threshold,
                     feature,
                     left,
-                    path: 0.0,
                 };
-                tree.nodes.push(Node::leaf(left, 0.0));
-                tree.nodes.push(Node::leaf(left + 1, 0.0));
+                tree.nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
+                tree.paths.extend([0.0, 0.0]);
                 self.node(tree, left, depth + 1, limits)?;
                 self.node(tree, left + 1, depth + 1, limits)
             }

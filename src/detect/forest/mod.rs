@@ -119,7 +119,7 @@ impl Forest {
             for tree in &self.trees {
                 tree.walk_block(block, &mut at[..block.len()], self.depth);
                 for (total, &leaf) in totals.iter_mut().zip(&at[..block.len()]) {
-                    *total += tree.nodes[leaf as usize].path;
+                    *total += tree.paths[leaf as usize];
                 }
             }
             out.extend(totals[..block.len()].iter().map(|&t| self.normalise(t)));
