@@ -125,6 +125,11 @@ pub struct Velocity {
     /// Fires when the window's payments from one account in one currency total more than this.
     #[schema(value_type = String, example = "250000.00")]
     pub account_max_total: Amount,
+    /// A vendor or account whose usual pace over the last `baseline_days` is already near the
+    /// limits is held to this percentage of its own pace instead (300: three times its usual
+    /// count per window, the total limit scaled alike); 0 turns the baseline off.
+    pub baseline_percent: u32,
+    pub baseline_days: u32,
 }
 
 /// Outside the tenant's business hours (local time). Off by default.
@@ -280,6 +285,18 @@ impl DetectionConfig {
             24 * 366,
         )?;
         within("velocity.max_count", self.velocity.max_count, 1, 1_000_000)?;
+        within(
+            "velocity.baseline_percent",
+            self.velocity.baseline_percent,
+            0,
+            10_000,
+        )?;
+        within(
+            "velocity.baseline_days",
+            self.velocity.baseline_days,
+            1,
+            366,
+        )?;
         within(
             "velocity.account_max_count",
             self.velocity.account_max_count,

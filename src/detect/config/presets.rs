@@ -68,6 +68,8 @@ pub(super) fn preset(s: Sensitivity) -> DetectionConfig {
             max_total: major(s, (50_000, 25_000, 12_500)),
             account_max_count: pick(s, (300, 150, 75)),
             account_max_total: major(s, (500_000, 250_000, 125_000)),
+            baseline_percent: pick(s, (400, 300, 200)),
+            baseline_days: 30,
         },
         timing: Timing {
             enabled: false,

@@ -157,6 +157,11 @@ pub async fn list(
     let (detect, tenant) = open(&state, &principal, Permission::LedgerRead)?;
     let ValidQuery(p) = params?;
     let limit = page_size(p.limit)?;
+    if p.min_risk.is_some_and(|r| r > 100) {
+        return Err(Error::BadRequest(
+            "min_risk must be between 0 and 100".to_owned(),
+        ));
+    }
     if let (Some(from), Some(to)) = (p.from, p.to) {
         if from > to {
             return Err(Error::BadRequest("from is after to".to_owned()));

@@ -3,6 +3,12 @@
 //! `account_max_count` payments or `account_max_total` from one account (an account carries many
 //! vendors' payments, so its limits are higher).
 //!
+//! A subject whose usual pace is already near its limits (a vendor paid many times an hour every
+//! day) is held to `baseline_percent` of that pace instead: its count limit becomes the larger of
+//! the configured one and `baseline_percent` % of its average count per window over the last
+//! `baseline_days`, and its total limit grows in the same proportion. So velocity reports bursts,
+//! not a busy vendor's ordinary day.
+//!
 //! Invariant: pending payments in the window are left out (a pending payment and its posted
 //! successor would count twice), as are payments in other currencies. Strength is the larger of
 //! `count / (2 × count limit)` and `total / (2 × total limit)`, at most 1; the explanation names
@@ -25,6 +31,35 @@ struct Limits {
     subject: &'static str,
     count: u32,
     total: Amount,
+    /// The subject's usual count per window, when it raised the limits.
+    usual: Option<f64>,
+}
+
+impl Limits {
+    /// These limits raised to `baseline_percent` of the subject's usual pace, if that is higher.
+    fn with_baseline(mut self, ctx: &Context<'_>, list: &[u32], position: usize) -> Self {
+        let settings = &ctx.config.velocity;
+        if settings.baseline_percent == 0 {
+            return self;
+        }
+        // The pace before the window, so a burst does not raise its own limit.
+        let days = Duration::days(i64::from(settings.baseline_days));
+        let window = Duration::hours(i64::from(settings.window_hours));
+        let before = super::recent(ctx.history, list, position, days).len()
+            - super::recent(ctx.history, list, position, window).len();
+        let span = 24.0 * f64::from(settings.baseline_days) - f64::from(settings.window_hours);
+        let usual = before as f64 * f64::from(settings.window_hours) / span.max(1.0);
+        let paced = (usual * f64::from(settings.baseline_percent) / 100.0).ceil();
+        if paced <= f64::from(self.count) {
+            return self;
+        }
+        let raised = paced.min(f64::from(u32::MAX)) as u32;
+        let percent = i64::from(raised) * 100 / i64::from(self.count.max(1));
+        self.total = self.total.percent(percent);
+        self.count = raised;
+        self.usual = Some(usual);
+        self
+    }
 }
 
 /// The window that broke its limits most strongly.
@@ -40,21 +75,27 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
     let txn = history.txn(position);
     let mut best: Option<Breach> = None;
     if let Some(key) = history.vendor_of(position) {
+        let list = history.vendor_txns(key);
         let limits = Limits {
             subject: "to this vendor",
             count: settings.max_count,
             total: settings.max_total,
-        };
-        let tally = tally(ctx, history.vendor_txns(key), position, txn);
+            usual: None,
+        }
+        .with_baseline(ctx, list, position);
+        let tally = tally(ctx, list, position, txn);
         best = judge(tally, limits, txn, best);
     }
     if let Some(account) = txn.account {
+        let list = history.account_txns(account);
         let limits = Limits {
             subject: "from this account",
             count: settings.account_max_count,
             total: settings.account_max_total,
-        };
-        let tally = tally(ctx, history.account_txns(account), position, txn);
+            usual: None,
+        }
+        .with_baseline(ctx, list, position);
+        let tally = tally(ctx, list, position, txn);
         best = judge(tally, limits, txn, best);
     }
     let Breach {
@@ -62,10 +103,17 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
         tally,
         limits,
     } = best?;
+    let pace = match limits.usual {
+        Some(usual) => format!(
+            "; raised to {}% of its usual {usual:.1} per {} hours over {} days",
+            settings.baseline_percent, settings.window_hours, settings.baseline_days
+        ),
+        None => String::new(),
+    };
     Some(Finding {
         strength,
         explanation: format!(
-            "{} payments {} within {} hours totalling {} (limits: more than {} payments or {})",
+            "{} payments {} within {} hours totalling {} (limits: more than {} payments or {}{pace})",
             tally.count,
             limits.subject,
             settings.window_hours,
@@ -140,6 +188,41 @@ mod tests {
             factor.explanation,
             "11 payments to this vendor within 1 hours totalling 110.00 (limits: more than 10 payments or 25,000.00)"
         );
+    }
+
+    #[test]
+    fn a_vendor_paid_all_day_every_day_is_held_to_its_own_pace() {
+        let mut ledger = Ledger::new();
+        let start = at(1, 0);
+        // 14 payments an hour for 30 days: busy, but ordinary for this vendor.
+        for hour in 0..30 * 24 {
+            for k in 0..14 {
+                let when = start + Duration::hours(hour) + Duration::minutes(4 * k);
+                ledger.push(when, "acme", 1_000);
+            }
+        }
+        let now = start + Duration::hours(30 * 24);
+        ledger.push(now, "acme", 1_000);
+        assert!(ledger.factor(RuleId::Velocity).is_none(), "its usual pace");
+        // Three times its pace and more within the hour is a burst.
+        for k in 0..40 {
+            ledger.push(now + Duration::seconds(30 * k + 1), "acme", 1_000);
+        }
+        let factor = ledger.factor(RuleId::Velocity).unwrap();
+        assert!(
+            factor.explanation.contains("more than 42 payments")
+                && factor
+                    .explanation
+                    .contains("usual 14.0 per 1 hours over 30 days"),
+            "{}",
+            factor.explanation
+        );
+        ledger.config.velocity.baseline_percent = 0;
+        assert!(ledger
+            .factor(RuleId::Velocity)
+            .unwrap()
+            .explanation
+            .contains("more than 10"));
     }
 
     #[test]
