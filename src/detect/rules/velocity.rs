@@ -26,6 +26,9 @@ struct Tally {
     total: i64,
 }
 
+/// The earlier payments a subject's usual pace is read from.
+const PACE_SAMPLE: usize = 128;
+
 /// One subject's limits and how the explanation names it.
 struct Limits {
     subject: &'static str,
@@ -37,27 +40,69 @@ struct Limits {
 
 impl Limits {
     /// These limits raised to `baseline_percent` of the subject's usual pace, if that is higher.
+    /// The pace is read from its latest [`PACE_SAMPLE`] payments before the window (within
+    /// `baseline_days`): how many fell in each window-long slot that had any (so a vendor paid
+    /// only in office hours is judged by its office-hours pace), and their mean amount for the
+    /// total.
     fn with_baseline(mut self, ctx: &Context<'_>, list: &[u32], position: usize) -> Self {
         let settings = &ctx.config.velocity;
         if settings.baseline_percent == 0 {
             return self;
         }
-        // The pace before the window, so a burst does not raise its own limit.
+        // Before the window, so a burst does not raise its own limit.
         let days = Duration::days(i64::from(settings.baseline_days));
         let window = Duration::hours(i64::from(settings.window_hours));
-        let before = super::recent(ctx.history, list, position, days).len()
-            - super::recent(ctx.history, list, position, window).len();
-        let span = 24.0 * f64::from(settings.baseline_days) - f64::from(settings.window_hours);
-        let usual = before as f64 * f64::from(settings.window_hours) / span.max(1.0);
-        let paced = (usual * f64::from(settings.baseline_percent) / 100.0).ceil();
-        if paced <= f64::from(self.count) {
+        let span = super::recent(ctx.history, list, position, days);
+        let inside = super::recent(ctx.history, list, position, window).len();
+        let before = &span[..span.len() - inside];
+        let txn = ctx.history.txn(position);
+        let slot_seconds = window.num_seconds().max(1);
+        let (mut sum, mut n, mut slots, mut last_slot) = (0i64, 0i64, 0u32, None);
+        // The newest slot is cut by the window and the oldest by the sample's edge: both are left
+        // out of the pace when there are others.
+        let (mut oldest, mut newest) = (0i64, 0i64);
+        for &p in before.iter().rev().take(PACE_SAMPLE) {
+            let t = ctx.history.txn(p as usize);
+            if !super::counts_with(t, txn) {
+                continue;
+            }
+            let slot = t.occurred_at.timestamp().div_euclid(slot_seconds);
+            if last_slot != Some(slot) {
+                if slots == 1 {
+                    newest = oldest;
+                }
+                slots += 1;
+                last_slot = Some(slot);
+                oldest = 0;
+            }
+            oldest += 1;
+            sum = sum.saturating_add(t.amount_minor);
+            n += 1;
+        }
+        if n == 0 {
             return self;
         }
-        let raised = paced.min(f64::from(u32::MAX)) as u32;
-        let percent = i64::from(raised) * 100 / i64::from(self.count.max(1));
-        self.total = self.total.percent(percent);
-        self.count = raised;
-        self.usual = Some(usual);
+        let usual = match slots {
+            0..=2 => n as f64 / f64::from(slots.max(1)),
+            _ => (n - oldest - newest) as f64 / f64::from(slots - 2),
+        };
+        let factor = f64::from(settings.baseline_percent) / 100.0;
+        let paced = (usual * factor).ceil();
+        let mut raised = false;
+        if paced > f64::from(self.count) {
+            self.count = paced.min(f64::from(u32::MAX)) as u32;
+            raised = true;
+        }
+        let usual_total = (sum as f64 / n as f64) * usual * factor;
+        let limit = self.total.minor_floor(txn.exponent) as f64;
+        if usual_total > limit && limit > 0.0 {
+            let percent = ((usual_total / limit) * 100.0).ceil().min(1e12) as i64;
+            self.total = self.total.percent(percent);
+            raised = true;
+        }
+        if raised {
+            self.usual = Some(usual);
+        }
         self
     }
 }
@@ -105,8 +150,8 @@ pub(super) fn check(ctx: &Context<'_>, position: usize) -> Option<Finding> {
     } = best?;
     let pace = match limits.usual {
         Some(usual) => format!(
-            "; raised to {}% of its usual {usual:.1} per {} hours over {} days",
-            settings.baseline_percent, settings.window_hours, settings.baseline_days
+            "; raised to {}% of its usual {usual:.1} per {} hours",
+            settings.baseline_percent, settings.window_hours
         ),
         None => String::new(),
     };
@@ -211,9 +256,7 @@ mod tests {
         let factor = ledger.factor(RuleId::Velocity).unwrap();
         assert!(
             factor.explanation.contains("more than 42 payments")
-                && factor
-                    .explanation
-                    .contains("usual 14.0 per 1 hours over 30 days"),
+                && factor.explanation.contains("usual 14.0 per 1 hours"),
             "{}",
             factor.explanation
         );
