@@ -26,5 +26,5 @@ pub mod tuning;
 
 pub use config::{DetectionConfig, Sensitivity};
 pub use history::{History, Txn, VendorKey};
-pub use model::{AnomalyStatus, Factor, Finding, Outcome, RuleId, Snooze, SnoozeTarget};
+pub use model::{AnomalyStatus, Factor, Finding, ReviewOutcome, RuleId, Snooze, SnoozeTarget};
 pub use service::Detector;

@@ -62,7 +62,7 @@ names!(
 
 names!(
     /// What a reviewer concluded. `false_positive` is what tunes thresholds up.
-    Outcome { Confirmed = "confirmed", FalsePositive = "false_positive", Expected = "expected" }
+    ReviewOutcome { Confirmed = "confirmed", FalsePositive = "false_positive", Expected = "expected" }
 );
 
 /// What one rule found about one transaction.
@@ -114,8 +114,8 @@ mod tests {
         }
         assert_eq!(RuleId::parse("benford"), None);
         assert_eq!(
-            Outcome::parse("false_positive"),
-            Some(Outcome::FalsePositive)
+            ReviewOutcome::parse("false_positive"),
+            Some(ReviewOutcome::FalsePositive)
         );
     }
 }

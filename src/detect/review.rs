@@ -12,7 +12,7 @@ use super::config::DetectionConfig;
 use super::service::Detector;
 use super::store::{CaseChange, CaseEventRow, CaseUpdate, ChangeRow};
 use super::tuning::{self, Change, Review};
-use super::{AnomalyStatus, Outcome, RuleId};
+use super::{AnomalyStatus, ReviewOutcome, RuleId};
 use crate::crypto::{Keyring, ANOMALY_NOTE};
 use crate::domain::time::{self, Timestamp};
 use crate::domain::{AnomalyId, CaseEventId, TenantId, UserId};
@@ -53,7 +53,7 @@ impl Detector {
         id: AnomalyId,
         actor: &str,
         status: AnomalyStatus,
-        outcome: Option<Outcome>,
+        outcome: Option<ReviewOutcome>,
         note: Option<&str>,
     ) -> Result<Vec<Change>> {
         let event_id = CaseEventId::new();
@@ -116,7 +116,7 @@ impl Detector {
             .filter_map(|row| {
                 Some(Review {
                     rules: row.rules.split(',').filter_map(RuleId::parse).collect(),
-                    outcome: Outcome::parse(&row.outcome)?,
+                    outcome: ReviewOutcome::parse(&row.outcome)?,
                     reviewed_at: row.reviewed_at.0,
                 })
             })

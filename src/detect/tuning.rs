@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::config::{Amount, DetectionConfig, Sensitivity};
-use super::{Outcome, RuleId};
+use super::{ReviewOutcome, RuleId};
 use crate::domain::time::Timestamp;
 
 /// Reviews per rule that tuning looks at: the most recent ones.
@@ -31,7 +31,7 @@ pub const MIN_REVIEWS: usize = 10;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Review {
     pub rules: Vec<RuleId>,
-    pub outcome: Outcome,
+    pub outcome: ReviewOutcome,
     pub reviewed_at: Timestamp,
 }
 
@@ -91,7 +91,7 @@ pub fn tune(
         }
         let false_positives = counted
             .iter()
-            .filter(|r| r.outcome == Outcome::FalsePositive)
+            .filter(|r| r.outcome == ReviewOutcome::FalsePositive)
             .count();
         let rate = false_positives as f64 / counted.len() as f64;
         let Some(percent) = step(rate) else { continue };

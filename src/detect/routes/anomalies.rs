@@ -18,7 +18,7 @@ use crate::auth::{Permission, Principal};
 use crate::detect::review::CaseEvent;
 use crate::detect::store::{AnomalyCursor, AnomalyFilter, AnomalyRow};
 use crate::detect::tuning::Change;
-use crate::detect::{AnomalyStatus, Factor, Outcome, RuleId};
+use crate::detect::{AnomalyStatus, Factor, ReviewOutcome, RuleId};
 use crate::domain::{AccountId, AnomalyId, Currency, Money, SpendId, UserId};
 use crate::error::{Error, FieldError, Result};
 use crate::ledger::{counterparty, SpendEvent};
@@ -59,7 +59,7 @@ pub struct Anomaly {
     pub id: AnomalyId,
     pub status: AnomalyStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<ReviewOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee: Option<UserId>,
     /// The transaction's current risk score, 0–100.
@@ -93,7 +93,7 @@ impl TryFrom<AnomalyRow> for Anomaly {
         Ok(Anomaly {
             id: r.id,
             status: AnomalyStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
-            outcome: r.outcome.as_deref().and_then(Outcome::parse),
+            outcome: r.outcome.as_deref().and_then(ReviewOutcome::parse),
             assignee: r.assignee,
             risk: r.score,
             factors: serde_json::from_str(&r.factors).map_err(|_| corrupt("factors"))?,
@@ -238,7 +238,7 @@ pub async fn get(
 pub struct ReviewBody {
     pub status: AnomalyStatus,
     /// What the reviewer concluded; `false_positive` outcomes raise the rules' thresholds.
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<ReviewOutcome>,
     /// Up to 2,000 characters; stored encrypted.
     pub note: Option<String>,
 }

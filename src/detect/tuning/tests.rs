@@ -16,9 +16,9 @@ fn reviews(rule: RuleId, total: usize, false_positives: usize) -> Vec<Review> {
         .map(|i| Review {
             rules: vec![rule],
             outcome: if i < false_positives {
-                Outcome::FalsePositive
+                ReviewOutcome::FalsePositive
             } else {
-                Outcome::Confirmed
+                ReviewOutcome::Confirmed
             },
             reviewed_at: day(i as i64),
         })
@@ -73,7 +73,7 @@ fn only_the_last_fifty_reviews_count() {
     // 40 old false positives, then 50 confirmations: the rate is 0, so the limit falls.
     let mut all = reviews(RuleId::LargeAmount, 90, 0);
     for review in &mut all[..40] {
-        review.outcome = Outcome::FalsePositive;
+        review.outcome = ReviewOutcome::FalsePositive;
     }
     all.reverse();
     let (config, changes) = tune(&DetectionConfig::default(), &all, &HashMap::new());
