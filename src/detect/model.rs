@@ -6,38 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::names::text_enum;
 use crate::domain::time::Timestamp;
 use crate::domain::{AccountId, SnoozeId};
 
-macro_rules! names {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-            utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-names!(
+text_enum!(
     /// What can contribute to a transaction's risk score: the per-transaction rules and the
     /// tenant's isolation forest. (Benford's law is a finding about a vendor or account, not a
     /// factor of one transaction.)
@@ -55,12 +28,12 @@ names!(
     }
 );
 
-names!(
+text_enum!(
     /// Where a review case stands.
     AnomalyStatus { Open = "open", Investigating = "investigating", Closed = "closed" }
 );
 
-names!(
+text_enum!(
     /// What a reviewer concluded. `false_positive` is what tunes thresholds up.
     ReviewOutcome { Confirmed = "confirmed", FalsePositive = "false_positive", Expected = "expected" }
 );

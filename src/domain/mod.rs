@@ -2,6 +2,7 @@
 
 mod ids;
 mod money;
+pub(crate) mod names;
 pub mod time;
 
 pub use ids::{
