@@ -25,6 +25,8 @@ pub mod domain;
 pub mod error;
 /// The one interface for security events, with their counters.
 pub mod events;
+/// LLM spend: the metering gateway, the versioned price catalog, provider stream readers.
+pub mod gateway;
 /// Users, login, sessions, TOTP, lockout, API keys, first-run setup; the real authenticator.
 pub mod identity;
 /// Durable background jobs: the queue, leases, retries with backoff, periodic jobs, the runner.

@@ -1,0 +1,16 @@
+//! LLM spend: the metering gateway in front of OpenAI- and Anthropic-compatible providers, the
+//! versioned price catalog every LLM call is priced by, and the stream readers that find a call's
+//! usage in what the provider sent.
+//!
+//! The map: `model` (providers, token usage in one provider-neutral shape, nano-dollar costs),
+//! `prices` (the catalog: dated prices per model with tiers, exact cost arithmetic, the shipped
+//! data set and tenant overrides), `stream` (server-sent-event readers and usage extraction for
+//! each provider's wire format).
+//!
+//! Invariant: the pure parts (`model`, `prices` arithmetic, `stream`) do no I/O; a cost is always
+//! an exact integer number of nano-dollars or explicitly unknown, never a float and never a
+//! guessed zero.
+
+pub mod model;
+
+pub use model::{Nanos, Provider, Usage};
