@@ -1,5 +1,5 @@
-//! The catalog: finds a model by its id (exact ids first, then the longest matching prefix for
-//! dated snapshots), chooses the price set in force on the call's day and for its prompt size,
+//! The catalog: finds a model by its id (exact ids first, then a known id with a snapshot date
+//! after it, then the longest matching prefix), chooses the price set in force on the call's day and for its prompt size,
 //! tenant overrides first, and computes the cost.
 //!
 //! Invariant: cost = Σ(tokens x price per million) / 10⁶, summed exactly in integers and rounded
@@ -42,7 +42,8 @@ impl Catalog {
     /// The shipped model a provider's model id names.
     pub fn find(&self, provider: Provider, id: &str) -> Option<&ModelPrices> {
         let of = || self.models.iter().filter(move |m| m.provider == provider);
-        if let Some(m) = of().find(|m| m.ids.iter().any(|i| i == id)) {
+        let exact = |id: &str| of().find(|m| m.ids.iter().any(|i| i == id));
+        if let Some(m) = exact(id).or_else(|| undated(id).and_then(exact)) {
             return Some(m);
         }
         of().filter_map(|m| {
@@ -115,4 +116,19 @@ fn round_once(b: &Breakdown) -> Nanos {
     let sum: u128 = b.lines().iter().map(|l| l.micro_nanos).sum();
     let rounded = (sum + 500_000) / 1_000_000;
     Nanos(i64::try_from(rounded).unwrap_or(i64::MAX))
+}
+
+/// A snapshot id's model id: `claude-sonnet-5-20260101`, `claude-opus-5@20260101` and
+/// `gpt-6-sol-2026-01-01` without their date.
+fn undated(id: &str) -> Option<&str> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    let (head, tail) = id.rsplit_once(['-', '@'])?;
+    if digits(tail, 8) {
+        return Some(head);
+    }
+    let (rest, day) = head.rsplit_once('-').map(|(r, d)| (r, (d, tail)))?;
+    let (base, year) = rest.rsplit_once('-')?;
+    let dashed = digits(year, 4) && digits(day.0, 2) && digits(day.1, 2);
+    let dash = |at: usize| id.as_bytes().get(at) == Some(&b'-');
+    (dashed && dash(base.len()) && dash(id.len() - 3)).then_some(base)
 }

@@ -152,6 +152,14 @@ fn shipped_cases() -> Vec<Case> {
         (O, "gpt-5.5-cyber", day(2026, 10, 18), u(0, 1_000, 0, 0, 0, 0), 12_500_000, None),
         // from 2026-10-19: 1,000 x 1,250
         (O, "gpt-5.5-cyber", day(2026, 10, 19), u(0, 1_000, 0, 0, 0, 0), 1_250_000, None),
+        // a snapshot date after a known id: 1,000 x 2,000 + 1,000 x 10,000 (Sonnet 5)
+        (A, "claude-sonnet-5-20260115", d, u(1_000, 0, 0, 0, 1_000, 0), 12_000_000, None),
+        // the same with a Vertex-style @date: 12,000,000
+        (A, "claude-opus-5@20260115", d, u(0, 0, 0, 0, 480, 0), 12_000_000, None),
+        // a dashed snapshot date: 1,000 x 2,000 + 1,000 x 10,000 (gpt-6-sol)
+        (O, "gpt-6-sol-2026-03-01", d, u(1_000, 0, 0, 0, 1_000, 0), 12_000_000, None),
+        // OpenAI's long context above 272,000: 300,000 x 4,000 + 1,000 x 15,000
+        (O, "gpt-6-sol", d, u(300_000, 0, 0, 0, 1_000, 0), 1_215_000_000, Some(272_000)),
         // a known model and no tokens costs nothing, and says so
         (O, "gpt-4o", d, u(0, 0, 0, 0, 0, 0), 0, None),
     ]
@@ -187,6 +195,13 @@ fn an_unknown_model_is_none_never_zero() {
     assert_eq!(catalog.price(A, "gpt-4o", d, &usage), None);
     assert_eq!(catalog.price(O, "claude-sonnet-4-5", d, &usage), None);
     assert_eq!(catalog.price(O, "", d, &usage), None);
+    // a date after an unknown id is still unknown; a date alone is not an id
+    assert_eq!(
+        catalog.price(O, "gpt-nonexistent-2025-08-07", d, &usage),
+        None
+    );
+    assert_eq!(catalog.price(O, "2025-08-07", d, &usage), None);
+    assert_eq!(catalog.price(A, "claude-sonnet-5-2026011", d, &usage), None);
 }
 
 #[test]
