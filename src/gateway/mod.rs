@@ -12,5 +12,6 @@
 //! guessed zero.
 
 pub mod model;
+pub mod prices;
 
 pub use model::{Nanos, Provider, Usage};
