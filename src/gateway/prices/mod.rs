@@ -3,7 +3,7 @@
 //! The map: `decimal` (price text to integer nano-dollars per million tokens, no floats),
 //! `model` (price sets, long-context tiers, dated histories, overrides, the priced result),
 //! `catalog` (model lookup by id and dated id, choosing date and tier, the one rounding),
-//! `shipped` (the bundled `data/llm-prices.json` and its reader). docs/llm-prices.md explains
+//! `shipped` (the bundled `data/llm-prices.json` beside it and its reader). docs/llm-prices.md explains
 //! the formula and the data.
 //!
 //! Invariant: pure, no I/O; a cost is integer nano-dollars rounded once, half up, or `None`

@@ -1,5 +1,5 @@
 //! The shipped price data (`data/llm-prices.json`, converted from genai-prices; see
-//! data/README.md) and the reader that turns its decimal text into a [`Catalog`].
+//! prices/data/README.md) and the reader that turns its decimal text into a [`Catalog`].
 //!
 //! Invariant: every price is parsed as exact decimal text; a file with a bad price, date or
 //! provider is refused whole, never loaded in part.
@@ -13,7 +13,7 @@ use super::model::{Dated, ModelPrices, PriceSet, Tier};
 use crate::gateway::Provider;
 use crate::Error;
 
-const SHIPPED: &str = include_str!("../../../data/llm-prices.json");
+const SHIPPED: &str = include_str!("data/llm-prices.json");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
