@@ -12,5 +12,6 @@
 //! guessed zero.
 
 pub mod model;
+pub mod stream;
 
 pub use model::{Nanos, Provider, Usage};
