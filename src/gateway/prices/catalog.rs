@@ -113,8 +113,12 @@ fn breakdown(p: &PriceSet, u: &Usage) -> Breakdown {
 
 /// Σ lines / 10⁶, half up, once. A sum beyond `i64` nano-dollars ($9.2 billion) saturates.
 fn round_once(b: &Breakdown) -> Nanos {
-    let sum: u128 = b.lines().iter().map(|l| l.micro_nanos).sum();
-    let rounded = (sum + 500_000) / 1_000_000;
+    // Hostile token counts (u64::MAX of each kind) must not overflow the sum: it saturates too.
+    let sum = b
+        .lines()
+        .iter()
+        .fold(0u128, |a, l| a.saturating_add(l.micro_nanos));
+    let rounded = sum.saturating_add(500_000) / 1_000_000;
     Nanos(i64::try_from(rounded).unwrap_or(i64::MAX))
 }
 
@@ -131,4 +135,23 @@ fn undated(id: &str) -> Option<&str> {
     let dashed = digits(year, 4) && digits(day.0, 2) && digits(day.1, 2);
     let dash = |at: usize| id.as_bytes().get(at) == Some(&b'-');
     (dashed && dash(base.len()) && dash(id.len() - 3)).then_some(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_token_counts_saturate_instead_of_overflowing() {
+        let line = Line::new(u64::MAX, u64::MAX);
+        let b = Breakdown {
+            input: line,
+            cache_read: line,
+            cache_write_5m: line,
+            cache_write_1h: line,
+            output: line,
+            reasoning: line,
+        };
+        assert_eq!(round_once(&b), Nanos(i64::MAX));
+    }
 }
