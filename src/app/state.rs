@@ -23,6 +23,7 @@ use crate::detect::store::DetectStore;
 use crate::domain::TenantId;
 use crate::error::Result;
 use crate::events::Events;
+use crate::gateway::calls::CallStore;
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, IdentityState, SessionCache};
 use crate::jobs::JobStore;
@@ -50,6 +51,7 @@ pub trait Store:
     + PlaidStore
     + LedgerStore
     + DetectStore
+    + CallStore
 {
 }
 impl<T> Store for T where
@@ -63,6 +65,7 @@ impl<T> Store for T where
         + PlaidStore
         + LedgerStore
         + DetectStore
+        + CallStore
 {
 }
 

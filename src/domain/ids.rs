@@ -87,6 +87,11 @@ id_type!(
 );
 
 id_type!(
+    /// One LLM call the gateway relayed (or an OTLP span described); also the gateway's request id.
+    LlmCallId
+);
+
+id_type!(
     /// A durable background job.
     JobId
 );

@@ -38,8 +38,15 @@ impl Currency {
         Ok((Self::parse(&code)?, u32::from(exponent)))
     }
 
-    /// The ISO 4217 exponent, when this is an ISO currency with a minor unit.
+    /// Nano-dollars (10⁻⁹ USD): the exact unit LLM spend is kept in, exponent 9.
+    pub const USD_NANO: Currency = Currency(*b"USD_NANO", 8);
+
+    /// The ISO 4217 exponent, when this is an ISO currency with a minor unit; 9 for
+    /// [`Currency::USD_NANO`].
     pub fn exponent(&self) -> Option<u32> {
+        if *self == Self::USD_NANO {
+            return Some(9);
+        }
         iso_currency::Currency::from_code(self.as_str())
             .and_then(|c| c.exponent())
             .map(u32::from)
@@ -118,6 +125,17 @@ mod tests {
         assert_eq!(Money::new(1_000_001, kwd).decimal(), "1000.001");
         assert_eq!(Money::new(i64::MIN, usd).decimal(), "-92233720368547758.08");
         assert!(Currency::iso("XAU").is_err() && Currency::iso("ABC").is_err());
+    }
+
+    #[test]
+    fn llm_spend_is_exact_nano_dollars() {
+        assert_eq!(Currency::parse("USD_NANO").unwrap(), Currency::USD_NANO);
+        assert_eq!(
+            Money::new(1_234_567, Currency::USD_NANO).decimal(),
+            "0.001234567"
+        );
+        // Not an ISO code: a request cannot name it where an ISO currency is expected.
+        assert!(Currency::iso("USD_NANO").is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! an exact integer number of nano-dollars or explicitly unknown, never a float and never a
 //! guessed zero.
 
+pub mod calls;
 pub mod model;
 pub mod prices;
 pub mod stream;

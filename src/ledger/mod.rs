@@ -87,7 +87,8 @@ impl Ledger {
                 // The data key rotated between sealing and writing: seal again, once.
                 Err(Error::Conflict(_)) if attempt == 1 => continue,
                 Ok(report) => {
-                    if report.inserted + report.updated > 0 {
+                    // Detection scores bank spend; LLM spend is held by budgets instead.
+                    if report.inserted + report.updated > 0 && changes.source.is_bank() {
                         self.arrived(tenant).await;
                     }
                     return Ok(report);

@@ -16,6 +16,13 @@ text_enum!(
     Source { Plaid = "plaid", Ofx = "ofx", Csv = "csv", Gateway = "gateway", Otlp = "otlp" }
 );
 
+impl Source {
+    /// Bank spend (Plaid, bank files), as opposed to LLM spend (gateway, OTLP).
+    pub fn is_bank(self) -> bool {
+        matches!(self, Source::Plaid | Source::Ofx | Source::Csv)
+    }
+}
+
 text_enum!(
     /// `pending` until the bank posts it.
     SpendStatus { Pending = "pending", Posted = "posted" }

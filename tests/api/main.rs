@@ -25,6 +25,7 @@ mod jobs_cli;
 mod key_rotation;
 mod ledger;
 mod ledger_import;
+mod llm_calls;
 mod lockout;
 mod login;
 mod metrics;

@@ -85,7 +85,7 @@ where
         Ok(sqlx::query_as(
             "SELECT id, source, account_id, occurred_at, booked_on, amount_minor, currency, \
              status, counterparty, category FROM spend_events \
-             WHERE tenant_id = $1 AND removed_at IS NULL",
+             WHERE tenant_id = $1 AND removed_at IS NULL AND source IN ('plaid', 'ofx', 'csv')",
         )
         .bind(t)
         .fetch_all(c)
@@ -152,7 +152,8 @@ where
                 sqlx::query_as(
                     "SELECT e.id FROM spend_events e LEFT JOIN risk_scores s \
                  ON s.tenant_id = e.tenant_id AND s.spend_id = e.id \
-                 WHERE e.tenant_id = $1 AND e.removed_at IS NULL AND s.spend_id IS NULL",
+                 WHERE e.tenant_id = $1 AND e.removed_at IS NULL AND s.spend_id IS NULL \
+                 AND e.source IN ('plaid', 'ofx', 'csv')",
                 )
                 .bind(t)
                 .fetch_all(c)
@@ -163,6 +164,7 @@ where
                     "SELECT e.id FROM spend_events e LEFT JOIN risk_scores s \
                  ON s.tenant_id = e.tenant_id AND s.spend_id = e.id \
                  WHERE e.tenant_id = $1 AND e.removed_at IS NULL \
+                 AND e.source IN ('plaid', 'ofx', 'csv') \
                  AND ($2 IS NULL OR e.booked_on >= $2) \
                  AND (s.spend_id IS NULL OR s.scored_at < $3)",
                 )

@@ -1,0 +1,17 @@
+//! LLM calls: what one call through the gateway used and cost, who it is attributed to, and how
+//! it reaches storage and the ledger without slowing the call down.
+//!
+//! The map: `model` (a finished call, its outcome and cost status, the listed view), `store`
+//! (both backends), `record` (pricing, the spend event, the background batch writer).
+//!
+//! Invariant: a call's cost is exact nano-dollars or explicitly `unpriced`/`no_usage`, never a
+//! guessed zero; a priced call is one spend event (source `gateway`, currency `USD_NANO`, the
+//! call's id as its reference), so a retried write never counts it twice.
+
+pub mod model;
+pub mod record;
+pub mod store;
+
+pub use model::{Attribution, CallCost, CallSource, CostStatus, LlmCall, NewCall, Outcome};
+pub use record::{cost_of, Recorder, RecorderTask, Writer};
+pub use store::{CallCursor, CallFilter, CallRow, CallStore};

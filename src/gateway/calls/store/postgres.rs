@@ -1,0 +1,72 @@
+//! LLM calls on PostgreSQL: every statement runs in a transaction scoped to its tenant for
+//! row-level security.
+//!
+//! Invariant: every method forwards to the shared SQL in `sql`, inside
+//! `begin_scoped(Scope::Tenant(tenant))`.
+
+use async_trait::async_trait;
+use sqlx::Postgres;
+
+use super::*;
+use crate::store::{PgStore, Scope};
+
+type Q = Sql<Postgres>;
+
+#[async_trait]
+impl CallStore for PgStore {
+    async fn insert_calls(&self, tenant: TenantId, rows: &[CallRow]) -> Result<u64> {
+        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
+        let mut inserted = 0;
+        for chunk in rows.chunks(sql::CHUNK) {
+            let mut q = Q::insert(tenant, chunk);
+            let new: Vec<(LlmCallId,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            inserted += new.len() as u64;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn call_page(
+        &self,
+        tenant: TenantId,
+        filter: &CallFilter,
+        after: Option<CallCursor>,
+        limit: u32,
+    ) -> Result<Vec<CallRow>> {
+        let mut q = Q::page(tenant, filter, after, limit);
+        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
+        let out = q.build_query_as().fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn call(&self, tenant: TenantId, id: LlmCallId) -> Result<Option<CallRow>> {
+        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
+        let out = Q::call(&mut *tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn unpriced_calls(
+        &self,
+        tenant: TenantId,
+        after: Option<LlmCallId>,
+        limit: u32,
+    ) -> Result<Vec<CallRow>> {
+        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
+        let out = Q::unpriced_calls(&mut *tx, tenant, after, limit).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn set_costs(
+        &self,
+        tenant: TenantId,
+        costs: &[(LlmCallId, Nanos, String)],
+    ) -> Result<u64> {
+        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
+        let out = Q::set_costs(&mut *tx, tenant, costs).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+}

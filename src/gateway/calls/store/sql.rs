@@ -1,0 +1,177 @@
+//! The calls' statements, written once for both backends.
+//!
+//! Invariant: every statement carries the tenant; inserts are `ON CONFLICT (id) DO NOTHING`;
+//! `set_costs` only touches rows still `unpriced`.
+
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
+
+use super::*;
+
+const COLUMNS: &str = "id, source, api_key_id, provider, endpoint, application, project, \
+     end_user, model_requested, model_answered, response_id, streamed, http_status, outcome, \
+     input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
+     output_tokens, reasoning_tokens, cost_status, cost_nanos, priced_model, started_at, \
+     latency_us, ttft_us, error";
+
+/// Rows per multi-row insert (backends chunk by it): 28 parameters each stays far below both backends' limits.
+pub(super) const CHUNK: usize = 500;
+
+impl<DB> Sql<DB>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> TenantId: Encode<'q, DB> + Type<DB>,
+    for<'q> LlmCallId: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<LlmCallId>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<ApiKeyId>: Encode<'q, DB> + Type<DB>,
+    for<'q> Time: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<Time>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'r> CallRow: FromRow<'r, DB::Row>,
+    for<'r> (LlmCallId,): FromRow<'r, DB::Row>,
+{
+    /// One multi-row insert of at most [`CHUNK`] rows, returning the ids that were new.
+    pub(super) fn insert<'a>(t: TenantId, chunk: &'a [CallRow]) -> QueryBuilder<'a, DB> {
+        let mut q = QueryBuilder::new(format!("INSERT INTO llm_calls (tenant_id, {COLUMNS}) "));
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(t)
+                .push_bind(r.id)
+                .push_bind(r.source.as_str())
+                .push_bind(r.api_key_id)
+                .push_bind(r.provider.as_str())
+                .push_bind(r.endpoint.as_str())
+                .push_bind(r.application.as_deref())
+                .push_bind(r.project.as_deref())
+                .push_bind(r.end_user.as_deref())
+                .push_bind(r.model_requested.as_deref())
+                .push_bind(r.model_answered.as_deref())
+                .push_bind(r.response_id.as_deref())
+                .push_bind(r.streamed)
+                .push_bind(r.http_status)
+                .push_bind(r.outcome.as_str())
+                .push_bind(r.input_tokens)
+                .push_bind(r.cache_read_tokens)
+                .push_bind(r.cache_write_5m_tokens)
+                .push_bind(r.cache_write_1h_tokens)
+                .push_bind(r.output_tokens)
+                .push_bind(r.reasoning_tokens)
+                .push_bind(r.cost_status.as_str())
+                .push_bind(r.cost_nanos)
+                .push_bind(r.priced_model.as_deref())
+                .push_bind(r.started_at)
+                .push_bind(r.latency_us)
+                .push_bind(r.ttft_us)
+                .push_bind(r.error.as_deref());
+        });
+        q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+        q
+    }
+
+    /// A page of calls, newest first.
+    pub(super) fn page<'a>(
+        t: TenantId,
+        f: &'a CallFilter,
+        after: Option<CallCursor>,
+        limit: u32,
+    ) -> QueryBuilder<'a, DB> {
+        let mut q = QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM llm_calls WHERE tenant_id = "
+        ));
+        q.push_bind(t);
+        if let Some(from) = f.from {
+            q.push(" AND started_at >= ").push_bind(from);
+        }
+        if let Some(to) = f.to {
+            q.push(" AND started_at < ").push_bind(to);
+        }
+        for (column, value) in [
+            ("application", &f.application),
+            ("project", &f.project),
+            ("end_user", &f.user),
+            ("provider", &f.provider),
+            ("cost_status", &f.cost_status),
+        ] {
+            if let Some(v) = value {
+                q.push(format!(" AND {column} = ")).push_bind(v.as_str());
+            }
+        }
+        if let Some(key) = f.api_key {
+            q.push(" AND api_key_id = ").push_bind(Some(key));
+        }
+        if let Some(model) = &f.model {
+            q.push(" AND COALESCE(model_answered, model_requested) = ")
+                .push_bind(model.as_str());
+        }
+        if let Some(cursor) = after {
+            q.push(" AND (started_at < ")
+                .push_bind(cursor.started_at)
+                .push(" OR (started_at = ")
+                .push_bind(cursor.started_at)
+                .push(" AND id < ")
+                .push_bind(cursor.id)
+                .push("))");
+        }
+        q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        q
+    }
+
+    pub(super) async fn call(
+        c: &mut DB::Connection,
+        t: TenantId,
+        id: LlmCallId,
+    ) -> Result<Option<CallRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM llm_calls WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(t)
+        .bind(id)
+        .fetch_optional(c)
+        .await?)
+    }
+
+    pub(super) async fn unpriced_calls(
+        c: &mut DB::Connection,
+        t: TenantId,
+        after: Option<LlmCallId>,
+        limit: u32,
+    ) -> Result<Vec<CallRow>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM llm_calls WHERE tenant_id = $1 AND cost_status = 'unpriced' \
+             AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        ))
+        .bind(t)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(c)
+        .await?)
+    }
+
+    pub(super) async fn set_costs(
+        c: &mut DB::Connection,
+        t: TenantId,
+        costs: &[(LlmCallId, Nanos, String)],
+    ) -> Result<u64> {
+        let mut changed = 0;
+        for (id, cost, model) in costs {
+            let done: Option<(LlmCallId,)> = sqlx::query_as(
+                "UPDATE llm_calls SET cost_status = 'priced', cost_nanos = $3, priced_model = $4 \
+                 WHERE tenant_id = $1 AND id = $2 AND cost_status = 'unpriced' RETURNING id",
+            )
+            .bind(t)
+            .bind(*id)
+            .bind(cost.0)
+            .bind(model.clone())
+            .fetch_optional(&mut *c)
+            .await?;
+            changed += u64::from(done.is_some());
+        }
+        Ok(changed)
+    }
+}

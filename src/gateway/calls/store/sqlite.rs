@@ -1,0 +1,61 @@
+//! LLM calls on SQLite: reads on a pooled connection, writes in a `BEGIN IMMEDIATE` transaction.
+//!
+//! Invariant: every method forwards to the shared SQL in `sql`, which filters by tenant.
+
+use async_trait::async_trait;
+use sqlx::Sqlite;
+
+use super::*;
+use crate::store::SqliteStore;
+
+type Q = Sql<Sqlite>;
+
+#[async_trait]
+impl CallStore for SqliteStore {
+    async fn insert_calls(&self, tenant: TenantId, rows: &[CallRow]) -> Result<u64> {
+        let mut tx = self.begin_immediate().await?;
+        let mut inserted = 0;
+        for chunk in rows.chunks(sql::CHUNK) {
+            let mut q = Q::insert(tenant, chunk);
+            let new: Vec<(LlmCallId,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            inserted += new.len() as u64;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn call_page(
+        &self,
+        tenant: TenantId,
+        filter: &CallFilter,
+        after: Option<CallCursor>,
+        limit: u32,
+    ) -> Result<Vec<CallRow>> {
+        let mut q = Q::page(tenant, filter, after, limit);
+        Ok(q.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    async fn call(&self, tenant: TenantId, id: LlmCallId) -> Result<Option<CallRow>> {
+        Q::call(&mut *self.pool.acquire().await?, tenant, id).await
+    }
+
+    async fn unpriced_calls(
+        &self,
+        tenant: TenantId,
+        after: Option<LlmCallId>,
+        limit: u32,
+    ) -> Result<Vec<CallRow>> {
+        Q::unpriced_calls(&mut *self.pool.acquire().await?, tenant, after, limit).await
+    }
+
+    async fn set_costs(
+        &self,
+        tenant: TenantId,
+        costs: &[(LlmCallId, Nanos, String)],
+    ) -> Result<u64> {
+        let mut tx = self.begin_immediate().await?;
+        let out = Q::set_costs(&mut *tx, tenant, costs).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+}
