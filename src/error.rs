@@ -79,6 +79,10 @@ pub enum Error {
     Timeout,
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A provider the gateway relays to failed to answer (unreachable, timed out, broke off).
+    /// The message names the failure, never the request's headers or body.
+    #[error("the provider did not answer: {0}")]
+    BadGateway(String),
     #[error("configuration error: {0}")]
     Config(String),
     /// Encryption or decryption failed. Names what failed, never key bytes or plaintext.
@@ -160,6 +164,7 @@ impl Error {
             }
             Error::Timeout => StatusCode::REQUEST_TIMEOUT,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Error::Config(_) | Error::Crypto(_) | Error::Database(_) | Error::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -175,6 +180,7 @@ impl Error {
             Error::BadRequest(_) | Error::BadQuery(_) => "bad_request",
             Error::Conflict(_) => "conflict",
             Error::Unavailable(_) => "unavailable",
+            Error::BadGateway(_) => "bad_gateway",
             Error::InvalidCredentials | Error::InvalidSetupToken => "invalid_credentials",
             Error::MfaRequired => "mfa_required",
             Error::MfaEnrollmentRequired => "mfa_enrollment_required",
@@ -182,7 +188,7 @@ impl Error {
             Error::CrossSite => "cross_site_request",
             _ => ErrorBody::for_status(status).code,
         };
-        let message = if status.is_server_error() {
+        let message = if status.is_server_error() && !matches!(self, Error::BadGateway(_)) {
             ErrorBody::for_status(status).message
         } else {
             self.to_string()

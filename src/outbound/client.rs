@@ -142,7 +142,7 @@ impl Client {
 
 /// A reqwest error as ours: the cause chain without the URL's query (never holds secrets here,
 /// but the rule is kept simple) and never the body.
-fn transport(e: reqwest::Error) -> OutboundError {
+pub(super) fn transport(e: reqwest::Error) -> OutboundError {
     if e.is_timeout() {
         return OutboundError::Timeout;
     }

@@ -1,5 +1,6 @@
 //! Outbound HTTP to URLs users configure: the policy (which URLs and addresses may be reached),
-//! the filtering resolver and the one client built on them. Plaid uses it now; the LLM gateway's
+//! the filtering resolver and the clients built on them (`client` for bounded JSON calls,
+//! `stream` for relayed provider traffic). Plaid uses it now; the LLM gateway's
 //! provider base URLs and alert webhooks are to use it too.
 //!
 //! Invariant: every outbound request goes through [`Client`], which checks the URL against the
@@ -12,7 +13,9 @@ mod address;
 mod client;
 mod policy;
 mod resolve;
+mod stream;
 
 pub use address::is_blocked;
 pub use client::{Client, Limits, OutboundError, Response};
 pub use policy::OutboundPolicy;
+pub use stream::{StreamClient, StreamLimits};

@@ -20,6 +20,12 @@ pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// The principal `presented` proves, or `None` for anything that is not a live key of ours.
 pub async fn authenticate(store: &dyn IdentityStore, presented: &str) -> Result<Option<Principal>> {
+    Ok(verify(store, presented).await?.map(|record| principal_of(&record)))
+}
+
+/// The key `presented` proves, when it is a valid, unrevoked, unexpired key (the gateway needs
+/// the key itself: its id and name attribute the calls made with it).
+pub async fn verify(store: &dyn IdentityStore, presented: &str) -> Result<Option<ApiKeyAuth>> {
     let Some(token) = ApiKeyToken::parse(presented) else {
         return Ok(None);
     };
@@ -37,7 +43,7 @@ pub async fn authenticate(store: &dyn IdentityStore, presented: &str) -> Result<
             tracing::warn!(key = %record.key.public_id, error = %error, "cannot record API key use");
         }
     }
-    Ok(Some(principal_of(&record)))
+    Ok(Some(record))
 }
 
 /// The stable principal id of a key: its public id, which logs and audit events may show.
@@ -54,7 +60,7 @@ fn needs_touch(last_used: Option<Timestamp>, now: Timestamp) -> bool {
     last_used.is_none_or(|at| (now - at).to_std().is_ok_and(|since| since >= TOUCH_EVERY))
 }
 
-fn principal_of(record: &ApiKeyAuth) -> Principal {
+pub fn principal_of(record: &ApiKeyAuth) -> Principal {
     Principal {
         id: principal_id(&record.key.public_id),
         kind: PrincipalKind::ApiKey,

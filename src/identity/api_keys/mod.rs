@@ -5,5 +5,5 @@ mod authenticate;
 mod model;
 pub mod routes;
 
-pub use authenticate::{authenticate, principal_id, TOUCH_EVERY};
+pub use authenticate::{authenticate, principal_id, principal_of, verify, TOUCH_EVERY};
 pub use model::{beyond_creator, ApiKeyList, CreateApiKey, CreatedApiKey};
