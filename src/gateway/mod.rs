@@ -4,8 +4,9 @@
 //!
 //! The map: `model` (providers, token usage in one provider-neutral shape, nano-dollar costs),
 //! `prices` (the catalog: dated prices per model with tiers, exact cost arithmetic, the shipped
-//! data set and tenant overrides), `stream` (the incremental server-sent-events
-//! reader; per-provider usage extraction from streams and bodies is still to come).
+//! data set and tenant overrides), `stream` (what a request asks for and the
+//! one change made to it, the streaming tap that forwards an answer while reading its usage,
+//! usage from whole bodies, the incremental server-sent-events reader).
 //!
 //! Invariant: the pure parts (`model`, `prices` arithmetic, `stream`) do no I/O; a cost is always
 //! an exact integer number of nano-dollars or explicitly unknown, never a float and never a

@@ -1,7 +1,26 @@
-//! Stream readers for the gateway: pure parsers of what a provider sends, no I/O.
+//! Stream readers for the gateway: pure readers of what a client asks and what a provider
+//! answers, no I/O.
 //!
-//! The map: `sse` (an incremental server-sent-events parser fed arbitrary byte chunks).
+//! The map: `request` (which endpoint, model, user and stream flag a request names, and the
+//! one change made to it: asking a streamed chat answer for its usage), `tap` (forwards a
+//! streamed answer and reads its usage from a copy), `body` (usage from a whole JSON answer),
+//! `seen` (what both learn), `fields` (the providers' usage objects, read once for bodies and
+//! streams), `sse` (an incremental server-sent-events parser fed arbitrary byte chunks).
 //!
-//! Invariant: nothing here changes the bytes the gateway forwards; parsers read a copy.
+//! Invariant: forwarded bytes are the bytes that came, except the two documented changes made
+//! for metering (`request`'s `stream_options`, and `tap` removing the usage chunk that change
+//! produced); no input panics and memory is bounded per event.
 
+mod body;
+mod fields;
+mod request;
+mod seen;
 pub mod sse;
+mod tap;
+#[cfg(test)]
+mod tests;
+
+pub use body::from_body;
+pub use request::{inspect, Endpoint, Inspected, MAX_MODEL, MAX_USER};
+pub use seen::Seen;
+pub use tap::{Tap, MAX_EVENT};

@@ -1,0 +1,6 @@
+//! Tests of the stream readers on real-shaped provider answers.
+
+mod body;
+mod fixtures;
+mod request;
+mod tap;
