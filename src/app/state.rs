@@ -23,6 +23,8 @@ use crate::detect::store::DetectStore;
 use crate::domain::TenantId;
 use crate::error::Result;
 use crate::events::Events;
+use crate::gateway::providers::routes::ProvidersState;
+use crate::gateway::providers::{ProviderStore, Providers};
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, IdentityState, SessionCache};
 use crate::jobs::JobStore;
@@ -50,6 +52,7 @@ pub trait Store:
     + PlaidStore
     + LedgerStore
     + DetectStore
+    + ProviderStore
 {
 }
 impl<T> Store for T where
@@ -63,6 +66,7 @@ impl<T> Store for T where
         + PlaidStore
         + LedgerStore
         + DetectStore
+        + ProviderStore
 {
 }
 
@@ -103,6 +107,8 @@ pub struct AppState {
     pub detector: Arc<crate::detect::Detector>,
     /// Plaid, when configured.
     pub plaid: Option<Arc<crate::plaid::Plaid>>,
+    /// The tenants' LLM provider keys, and the look-up the gateway makes per call.
+    pub providers: Arc<Providers>,
 }
 
 impl AppState {
@@ -160,6 +166,15 @@ impl FromRef<AppState> for crate::detect::routes::DetectState {
             jobs: state.store.clone(),
             events: state.events.clone(),
             users: state.store.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for ProvidersState {
+    fn from_ref(state: &AppState) -> Self {
+        ProvidersState {
+            providers: state.providers.clone(),
+            events: state.events.clone(),
         }
     }
 }

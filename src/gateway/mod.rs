@@ -5,7 +5,8 @@
 //! The map: `model` (providers, token usage in one provider-neutral shape, nano-dollar costs),
 //! `prices` (the catalog: dated prices per model with tiers, exact cost arithmetic, the shipped
 //! data set and tenant overrides), `stream` (the incremental server-sent-events
-//! reader; per-provider usage extraction from streams and bodies is still to come).
+//! reader; per-provider usage extraction from streams and bodies is still to come), `providers`
+//! (each tenant's upstream keys, sealed at rest, and the look-up the proxy makes per call).
 //!
 //! Invariant: the pure parts (`model`, `prices` arithmetic, `stream`) do no I/O; a cost is always
 //! an exact integer number of nano-dollars or explicitly unknown, never a float and never a
@@ -13,6 +14,7 @@
 
 pub mod model;
 pub mod prices;
+pub mod providers;
 pub mod stream;
 
 pub use model::{Nanos, Provider, Usage};
