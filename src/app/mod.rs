@@ -27,6 +27,7 @@ use crate::crypto::Keyring;
 use crate::detect::{self, Detector};
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
+use crate::gateway::providers::Providers;
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::jobs::{Handler, JobStore, Runner, RunnerConfig, Schedule};
@@ -193,7 +194,13 @@ impl ApplicationBuilder {
             Some(extra) => Arc::new(Chain(vec![extra, built_in])),
             None => built_in,
         };
+        let providers = Arc::new(Providers::new(
+            store.clone(),
+            keyring.clone(),
+            config.outbound,
+        ));
         let state = AppState {
+            providers,
             ledger,
             detector,
             plaid,

@@ -24,6 +24,8 @@ use crate::domain::TenantId;
 use crate::error::Result;
 use crate::events::Events;
 use crate::gateway::calls::CallStore;
+use crate::gateway::providers::routes::ProvidersState;
+use crate::gateway::providers::{ProviderStore, Providers};
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, IdentityState, SessionCache};
 use crate::jobs::JobStore;
@@ -52,6 +54,7 @@ pub trait Store:
     + LedgerStore
     + DetectStore
     + CallStore
+    + ProviderStore
 {
 }
 impl<T> Store for T where
@@ -66,6 +69,7 @@ impl<T> Store for T where
         + LedgerStore
         + DetectStore
         + CallStore
+        + ProviderStore
 {
 }
 
@@ -106,6 +110,8 @@ pub struct AppState {
     pub detector: Arc<crate::detect::Detector>,
     /// Plaid, when configured.
     pub plaid: Option<Arc<crate::plaid::Plaid>>,
+    /// The tenants' LLM provider keys, and the look-up the gateway makes per call.
+    pub providers: Arc<Providers>,
 }
 
 impl AppState {
@@ -163,6 +169,15 @@ impl FromRef<AppState> for crate::detect::routes::DetectState {
             jobs: state.store.clone(),
             events: state.events.clone(),
             users: state.store.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for ProvidersState {
+    fn from_ref(state: &AppState) -> Self {
+        ProvidersState {
+            providers: state.providers.clone(),
+            events: state.events.clone(),
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum Permission {
     IngestWrite,
     /// Call LLM providers through the metering gateway.
     GatewayUse,
+    /// Set and delete the tenant's LLM provider keys (the gateway's upstream credentials).
+    ProvidersManage,
 }
 
 impl Permission {
@@ -47,6 +49,7 @@ impl Permission {
             Permission::SettingsWrite => "settings:write",
             Permission::IngestWrite => "ingest:write",
             Permission::GatewayUse => "gateway:use",
+            Permission::ProvidersManage => "providers:manage",
         }
     }
 }
@@ -76,6 +79,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             SettingsWrite,
             IngestWrite,
             GatewayUse,
+            ProvidersManage,
         ],
     ),
 ];
@@ -238,8 +242,25 @@ mod tests {
             SettingsWrite,
             AuditRead,
             IngestWrite,
+            ProvidersManage,
         ] {
             assert!(!allows(&viewer, p), "{p:?}");
         }
+    }
+
+    #[test]
+    fn only_tenant_admins_manage_provider_keys() {
+        assert!(allows(
+            &principal(Some(Role::Admin), false),
+            Permission::ProvidersManage
+        ));
+        for role in [Role::Viewer, Role::Auditor] {
+            assert!(!allows(&principal(Some(role), false), ProvidersManage));
+        }
+        assert!(!allows(&principal(None, true), ProvidersManage));
+        let mut key = Principal::user("ap_x", None, Some(Role::Admin), false);
+        key.kind = PrincipalKind::ApiKey;
+        key.scopes = ApiScope::ALL.to_vec();
+        assert!(!allows(&key, ProvidersManage), "no API-key scope grants it");
     }
 }

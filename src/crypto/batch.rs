@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use super::cipher::{self, DataKey};
 use super::format;
-use super::keyring::{field_aad, unwrap_key, Keyring};
+use super::keyring::{field_aad, unwrap_key, Keyring, TenantKeyRecord};
 use super::registry::{self, Field};
 use crate::domain::TenantId;
 use crate::error::{Error, Result};
@@ -101,8 +101,16 @@ impl Keyring {
     /// An opener holding every data key of the tenant.
     pub async fn opener(&self, tenant: TenantId) -> Result<Opener> {
         let records = self.store.tenant_keys(tenant).await?;
+        self.opener_from(tenant, &records)
+    }
+
+    /// An opener from data key records the caller read itself, in the same statement as the
+    /// ciphertexts it is to open (so a rotation cannot retire a key between the two reads, and a
+    /// hot path costs one query). Records of other tenants are ignored; each record still
+    /// unwraps only with its own tenant, version and master key.
+    pub fn opener_from(&self, tenant: TenantId, records: &[TenantKeyRecord]) -> Result<Opener> {
         let mut keys = HashMap::with_capacity(records.len());
-        for record in &records {
+        for record in records.iter().filter(|r| r.tenant == tenant) {
             keys.insert(record.version, unwrap_key(self.master_keys(), record)?);
         }
         Ok(Opener { tenant, keys })

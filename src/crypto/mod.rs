@@ -24,8 +24,8 @@ pub use cipher::{open, seal, DataKey};
 pub use format::{key_version, Header, OVERHEAD};
 pub use keyring::{Keyring, TenantKeyRecord};
 pub use registry::{
-    EncryptedColumn, Field, ACCOUNT_NUMBER, ANOMALY_NOTE, ENCRYPTED_COLUMNS, SPEND_COUNTERPARTY,
-    SPEND_DESCRIPTION, TENANT_SECRET_VALUE, USER_TOTP_SECRET,
+    EncryptedColumn, Field, ACCOUNT_NUMBER, ANOMALY_NOTE, ENCRYPTED_COLUMNS, LLM_PROVIDER_KEY,
+    SPEND_COUNTERPARTY, SPEND_DESCRIPTION, TENANT_SECRET_VALUE, USER_TOTP_SECRET,
 };
 pub use rotation::{Rotation, RotationReport};
 pub use secrets::TenantSecrets;

@@ -88,6 +88,15 @@ pub const ANOMALY_NOTE: EncryptedColumn = EncryptedColumn {
     row_id_column: "id",
 };
 
+/// The API key the LLM gateway sends upstream for a tenant's provider (responses show only its
+/// last four characters).
+pub const LLM_PROVIDER_KEY: EncryptedColumn = EncryptedColumn {
+    table: "llm_providers",
+    column: "api_key_ciphertext",
+    tenant_column: "tenant_id",
+    row_id_column: "id",
+};
+
 /// Every encrypted column. Add new ones here. A column may hold NULL (no value to protect).
 pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[
     &TENANT_SECRET_VALUE,
@@ -96,6 +105,7 @@ pub const ENCRYPTED_COLUMNS: &[&EncryptedColumn] = &[
     &SPEND_DESCRIPTION,
     &SPEND_COUNTERPARTY,
     &ANOMALY_NOTE,
+    &LLM_PROVIDER_KEY,
 ];
 
 pub fn is_registered(column: &EncryptedColumn) -> bool {

@@ -121,6 +121,11 @@ id_type!(
     SnoozeId
 );
 
+id_type!(
+    /// A tenant's stored LLM provider key (the gateway's upstream credential for one provider).
+    ProviderKeyId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,6 @@ pub mod time;
 
 pub use ids::{
     AccountId, AnomalyId, ApiKeyId, CaseEventId, ImportId, JobId, LlmCallId, ModelId, PlaidItemId,
-    SessionId, SnoozeId, SpendId, TenantId, UserId, VendorId,
+    ProviderKeyId, SessionId, SnoozeId, SpendId, TenantId, UserId, VendorId,
 };
 pub use money::{Currency, Money};

@@ -6,7 +6,10 @@
 //! `prices` (the catalog: dated prices per model with tiers, exact cost arithmetic, the shipped
 //! data set and tenant overrides), `stream` (what a request asks for and the
 //! one change made to it, the streaming tap that forwards an answer while reading its usage,
-//! usage from whole bodies, the incremental server-sent-events reader).
+//! usage from whole bodies, the incremental server-sent-events reader), `providers`
+//! (each tenant's upstream keys, sealed at rest, and the look-up the proxy makes per call),
+//! `calls` (each call's tokens and exact cost, recorded off the request path), `proxy` (the
+//! provider-shaped routes and the streaming relay).
 //!
 //! Invariant: the pure parts (`model`, `prices` arithmetic, `stream`) do no I/O; a cost is always
 //! an exact integer number of nano-dollars or explicitly unknown, never a float and never a
@@ -15,6 +18,7 @@
 pub mod calls;
 pub mod model;
 pub mod prices;
+pub mod providers;
 pub mod stream;
 
 pub use model::{Nanos, Provider, Usage};

@@ -34,6 +34,13 @@ const CONFLICTS: &[(&[&str], &str)] = &[
         ],
         "this account is already in the ledger",
     ),
+    (
+        &[
+            "llm_providers_tenant_id_provider_key",
+            "llm_providers.tenant_id, llm_providers.provider",
+        ],
+        "another key for this provider was set at the same moment; retry",
+    ),
 ];
 
 pub fn map_db_error(error: sqlx::Error) -> Error {

@@ -24,7 +24,8 @@ use utoipa::{Modify, OpenApi};
          (name = "api-keys", description = "A tenant's API keys (permissions api_keys:read, api_keys:write)"),
          (name = "settings", description = "A tenant's settings (changes need settings:write)"),
          (name = "detection", description = "Risk scores, the anomaly queue and its reviews, detection settings (ledger:read to read, anomalies:review to review, detection:configure to change)"),
-         (name = "plaid", description = "Bank connections through Plaid (ingest:write to change, ledger:read to list) and Plaid's verified webhook"))
+         (name = "plaid", description = "Bank connections through Plaid (ingest:write to change, ledger:read to list) and Plaid's verified webhook"),
+         (name = "providers", description = "A tenant's LLM provider keys for the gateway (permission providers:manage; keys are never returned)"))
 )]
 pub struct ApiDoc;
 

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::{health, openapi};
 use crate::app::AppState;
 use crate::detect::routes as detect;
+use crate::gateway::providers::routes as providers;
 use crate::identity::account::routes::{me, password};
 use crate::identity::login::routes as login;
 use crate::identity::sessions::routes::{self as session_routes, refresh};
@@ -87,6 +88,8 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(plaid::link_token))
         .routes(routes!(plaid::list, plaid::link))
         .routes(routes!(plaid::remove))
+        .routes(routes!(providers::list, providers::set))
+        .routes(routes!(providers::delete))
         .route_layer(from_fn_with_state(
             auth::Gate::from_ref(state),
             auth::require_principal,

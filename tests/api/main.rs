@@ -39,6 +39,7 @@ mod plaid_items;
 mod plaid_store;
 mod plaid_sync;
 mod plaid_webhook;
+mod providers;
 mod ratelimit;
 mod refresh;
 mod row_security;

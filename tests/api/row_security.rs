@@ -6,6 +6,10 @@ use std::sync::Arc;
 use auditpulse::app::Store;
 use auditpulse::audit::{ActorKind, NewAuditEvent};
 use auditpulse::domain::TenantId;
+use auditpulse::gateway::providers::{NewProviderKey, Providers};
+use auditpulse::gateway::Provider;
+use auditpulse::outbound::OutboundPolicy;
+use auditpulse::secret::SecretString;
 use auditpulse::security::{SecurityAlert, SecurityAlertKind, Severity};
 use sqlx::Connection;
 
@@ -14,11 +18,12 @@ use crate::helpers::Backend;
 
 /// The tables 0006 covers, which this test fills for two tenants (the identity tables have their
 /// own test in `identity_store.rs`).
-const FILLED: [&str; 4] = [
+const FILLED: [&str; 5] = [
     "tenant_keys",
     "tenant_secrets",
     "audit_events",
     "security_alerts",
+    "llm_providers",
 ];
 
 async fn tenant_tables(c: &mut sqlx::PgConnection) -> Vec<(String, bool, bool)> {
@@ -62,10 +67,22 @@ async fn every_table_with_a_tenant_has_forced_row_level_security() {
 
 /// Two tenants' rows in every filled table, plus system rows (no tenant) where a table allows.
 async fn fill(store: &Arc<dyn Store>, a: TenantId, b: TenantId) {
-    let keyring = auditpulse::crypto::Keyring::new(master(&[("k1", 1)]), store.clone());
+    let keyring = Arc::new(auditpulse::crypto::Keyring::new(
+        master(&[("k1", 1)]),
+        store.clone(),
+    ));
+    let providers = Providers::new(store.clone(), keyring.clone(), OutboundPolicy::STRICT);
     let mut events = vec![NewAuditEvent::new(ActorKind::System, None, "system.start")];
     for tenant in [a, b] {
         keyring.secrets(tenant).put("plaid", TOKEN).await.unwrap();
+        let key = NewProviderKey {
+            provider: Provider::OpenAi,
+            label: None,
+            api_key: SecretString::new("sk-row-security-test".into()),
+            base_url: None,
+            allowed_models: None,
+        };
+        providers.set(tenant, key, "u").await.unwrap();
         let event = NewAuditEvent::new(ActorKind::User, Some("u".into()), "auth.login");
         events.push(event.tenant(Some(tenant)));
     }
