@@ -27,12 +27,16 @@ use crate::crypto::Keyring;
 use crate::detect::{self, Detector};
 use crate::error::{Error, Result};
 use crate::events::{EventSink, Events};
+use crate::gateway::calls::{Recorder, Writer};
+use crate::gateway::prices::PriceBook;
 use crate::gateway::providers::Providers;
+use crate::gateway::proxy::Gateway;
 use crate::identity::credentials::password::PasswordHasher;
 use crate::identity::{AccessTokens, Chain, SessionAuthenticator, SessionCache};
 use crate::jobs::{Handler, JobStore, Runner, RunnerConfig, Schedule};
 use crate::ledger::Ledger;
 use crate::metrics::{self, Metrics};
+use crate::outbound::{StreamClient, StreamLimits};
 use crate::ratelimit::RateLimiter;
 use crate::security::{self, MonitorTask};
 use crate::web::{server, tls};
@@ -199,7 +203,28 @@ impl ApplicationBuilder {
             keyring.clone(),
             config.outbound,
         ));
+        let prices = Arc::new(PriceBook::new(crate::gateway::prices::shipped().map_err(
+            |e| Error::Internal(anyhow::anyhow!("the shipped LLM price catalog: {e}")),
+        )?));
+        let (recorder, recorder_task) = Recorder::start(Writer {
+            store: store.clone(),
+            ledger: ledger.clone(),
+            prices: prices.clone(),
+            observer: None,
+        });
+        // Registered after the job runner, so it drains before it: shutdown writes every call
+        // the HTTP server relayed before the stores close.
+        tasks.register(recorder_task);
+        let gateway = Arc::new(Gateway {
+            identity: store.clone(),
+            providers: providers.clone(),
+            client: StreamClient::new(config.outbound, StreamLimits::default())?,
+            recorder,
+            max_request_bytes: crate::gateway::proxy::MAX_REQUEST_BYTES,
+        });
         let state = AppState {
+            gateway,
+            prices,
             providers,
             ledger,
             detector,

@@ -112,6 +112,16 @@ pub struct AppState {
     pub plaid: Option<Arc<crate::plaid::Plaid>>,
     /// The tenants' LLM provider keys, and the look-up the gateway makes per call.
     pub providers: Arc<Providers>,
+    /// The LLM gateway: relay client, call recorder.
+    pub gateway: Arc<crate::gateway::proxy::Gateway>,
+    /// The LLM price catalog in force, with tenants' overrides.
+    pub prices: Arc<crate::gateway::prices::PriceBook>,
+}
+
+impl FromRef<AppState> for Arc<crate::gateway::proxy::Gateway> {
+    fn from_ref(state: &AppState) -> Self {
+        state.gateway.clone()
+    }
 }
 
 impl AppState {

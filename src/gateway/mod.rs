@@ -19,6 +19,7 @@ pub mod calls;
 pub mod model;
 pub mod prices;
 pub mod providers;
+pub mod proxy;
 pub mod stream;
 
 pub use model::{Nanos, Provider, Usage};

@@ -67,8 +67,12 @@ pub async fn request_context(
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     finalize_error(&mut response, &id);
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    // A gateway answer carries its provider's request id, which SDKs report: keep it (the
+    // gateway puts ours in `x-auditpulse-request-id`).
+    if !response.headers().contains_key(&X_REQUEST_ID) {
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+        }
     }
     let status = response.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
@@ -90,8 +94,16 @@ pub async fn request_context(
     response
 }
 
+/// Marks an answer relayed from an LLM provider: its body reaches the client as the provider
+/// sent it, error statuses included.
+#[derive(Debug, Clone, Copy)]
+pub struct Relayed;
+
 /// Renders the error body with the request id, or a generic one for bare error statuses.
 fn finalize_error(response: &mut Response, request_id: &str) {
+    if response.extensions().get::<Relayed>().is_some() {
+        return;
+    }
     let status = response.status();
     let body = match response.extensions_mut().remove::<ErrorBody>() {
         Some(body) => body,

@@ -19,6 +19,29 @@ pub struct BodyLimits {
     pub default: usize,
     /// `POST /api/v1/imports`: the import size limit plus room for the multipart envelope.
     pub imports: usize,
+    /// The LLM gateway's routes (`/v1/...`): prompts with images and long contexts.
+    pub gateway: usize,
+}
+
+/// Whether `path` is one of the LLM gateway's provider-shaped routes.
+pub fn is_gateway(path: &str) -> bool {
+    path.starts_with("/v1/")
+}
+
+/// The request time limit: every route but the gateway's, whose answers take as long as the
+/// provider takes (the relay client bounds them instead: first byte, then idle between chunks).
+pub async fn time_limit(
+    State(limit): State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_gateway(request.uri().path()) {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => axum::http::StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
 }
 
 /// The route whose bodies are bank files.
@@ -32,6 +55,8 @@ pub async fn limit_body(
     let limit =
         if request.method() == axum::http::Method::POST && request.uri().path() == IMPORTS_PATH {
             limits.imports
+        } else if is_gateway(request.uri().path()) {
+            limits.gateway
         } else {
             limits.default
         };

@@ -18,7 +18,7 @@ pub(crate) mod server;
 pub(crate) mod tls;
 
 pub use client_ip::ClientIp;
-pub use context::{ErrorEnvelope, RequestId};
+pub use context::{ErrorEnvelope, Relayed, RequestId};
 pub use json::{ValidJson, Validate};
 pub use query::ValidQuery;
 pub(crate) use router::router;

@@ -4,11 +4,9 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRef};
-use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::{Extension, Router};
 use tower::ServiceBuilder;
-use tower_http::timeout::TimeoutLayer;
 
 use super::{api_conventions, client_ip, context, headers, limits, openapi, routes};
 use crate::app::AppState;
@@ -18,6 +16,8 @@ use crate::ratelimit;
 /// The routes wrapped in every protection, outermost first.
 pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
     let (routes, mut api) = routes::build(state);
+    // The LLM gateway's provider-shaped routes: not part of AuditPulse's own API document.
+    let routes = routes.merge(crate::gateway::proxy::routes());
     utoipa::Modify::modify(&api_conventions::Conventions, &mut api);
     let document = serde_json::to_string(&api).map_err(|e| Error::Internal(e.into()))?;
     let config = &state.config;
@@ -38,9 +38,9 @@ pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
                     ratelimit::Limits::from_ref(state),
                     ratelimit::limit_by_ip,
                 ))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
+                .layer(from_fn_with_state(
                     config.request_timeout,
+                    limits::time_limit,
                 ))
                 .layer(from_fn_with_state(
                     limits::BodyLimits {
@@ -48,6 +48,7 @@ pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
                         imports: usize::try_from(config.imports.max_bytes)
                             .unwrap_or(usize::MAX)
                             .saturating_add(64 * 1024),
+                        gateway: crate::gateway::proxy::MAX_REQUEST_BYTES,
                     },
                     limits::limit_body,
                 ))

@@ -31,9 +31,7 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get(http::header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim());
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim());
     }
     headers.get("x-api-key")?.to_str().ok().map(str::trim)
 }
@@ -80,8 +78,8 @@ pub fn attribution(
     caller: &Caller,
     body_user: Option<String>,
 ) -> Result<Attribution> {
-    let application = attribute(headers, "x-auditpulse-application")?
-        .or_else(|| Some(caller.key_name.clone()));
+    let application =
+        attribute(headers, "x-auditpulse-application")?.or_else(|| Some(caller.key_name.clone()));
     let project = attribute(headers, "x-auditpulse-project")?;
     let end_user = match attribute(headers, "x-auditpulse-user")? {
         Some(user) => Some(user),
@@ -128,12 +126,19 @@ mod tests {
         let a = attribution(&h, &caller(), Some("body-user".into())).unwrap();
         assert_eq!(a.application.as_deref(), Some("billing-bot"));
         assert_eq!(a.end_user.as_deref(), Some("body-user"));
-        h.insert("x-auditpulse-application", HeaderValue::from_static("search"));
+        h.insert(
+            "x-auditpulse-application",
+            HeaderValue::from_static("search"),
+        );
         h.insert("x-auditpulse-project", HeaderValue::from_static("q4"));
         h.insert("x-auditpulse-user", HeaderValue::from_static("u-7"));
         let a = attribution(&h, &caller(), Some("body-user".into())).unwrap();
         assert_eq!(
-            (a.application.as_deref(), a.project.as_deref(), a.end_user.as_deref()),
+            (
+                a.application.as_deref(),
+                a.project.as_deref(),
+                a.end_user.as_deref()
+            ),
             (Some("search"), Some("q4"), Some("u-7"))
         );
         h.insert(

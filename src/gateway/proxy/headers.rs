@@ -56,7 +56,10 @@ pub fn to_provider(incoming: &HeaderMap, provider: Provider, key: &SecretString)
         }
         out.append(name.clone(), value.clone());
     }
-    out.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    out.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     let credential = match provider {
         Provider::OpenAi => (header::AUTHORIZATION, format!("Bearer {}", key.expose())),
         Provider::Anthropic => (
@@ -131,7 +134,10 @@ mod tests {
             .chain(openai.iter())
             .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
-        assert!(!all.contains("ap_abc"), "the AuditPulse key never travels on");
+        assert!(
+            !all.contains("ap_abc"),
+            "the AuditPulse key never travels on"
+        );
     }
 
     #[test]

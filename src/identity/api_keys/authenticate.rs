@@ -20,7 +20,9 @@ pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// The principal `presented` proves, or `None` for anything that is not a live key of ours.
 pub async fn authenticate(store: &dyn IdentityStore, presented: &str) -> Result<Option<Principal>> {
-    Ok(verify(store, presented).await?.map(|record| principal_of(&record)))
+    Ok(verify(store, presented)
+        .await?
+        .map(|record| principal_of(&record)))
 }
 
 /// The key `presented` proves, when it is a valid, unrevoked, unexpired key (the gateway needs
