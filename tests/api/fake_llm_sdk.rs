@@ -1,0 +1,1 @@
+//! The official Python SDKs against the fake LLM providers.
