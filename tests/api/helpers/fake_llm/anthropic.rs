@@ -236,19 +236,19 @@ fn invalid(seq: usize, message: &str) -> Response {
     )
 }
 
-pub(crate) fn answer(endpoint: Endpoint, request: &Value, call: &Call) -> Result<Answer, Response> {
+pub(crate) fn answer(endpoint: Endpoint, request: &Value, call: &Call) -> Answer {
     let Some(model) = request["model"].as_str() else {
-        return Err(invalid(call.seq, "model: Field required"));
+        return Answer::Refused(invalid(call.seq, "model: Field required"));
     };
     if !request["messages"].is_array() {
-        return Err(invalid(call.seq, "messages: Field required"));
+        return Answer::Refused(invalid(call.seq, "messages: Field required"));
     }
     if endpoint == Endpoint::CountTokens {
         let total: u64 = blocks(request).iter().map(|b| b.0).sum();
-        return Ok(Answer::Json(json!({"input_tokens": total})));
+        return Answer::Json(json!({"input_tokens": total}));
     }
     let Some(max_tokens) = request["max_tokens"].as_u64() else {
-        return Err(invalid(call.seq, "max_tokens: Field required"));
+        return Answer::Refused(invalid(call.seq, "max_tokens: Field required"));
     };
     let input = input(request, call);
     let id = format!("msg_01{}", random_id(22));
@@ -274,11 +274,11 @@ pub(crate) fn answer(endpoint: Endpoint, request: &Value, call: &Call) -> Result
             "content": content, "stop_reason": stop, "stop_sequence": null, "usage": usage})
     };
     if request["stream"] != json!(true) {
-        return Ok(Answer::Json(message(
+        return Answer::Json(message(
             json!([block]),
             json!(stop),
             usage(input, output, true),
-        )));
+        ));
     }
     let mut start = block.clone();
     match start["type"].as_str() {
@@ -310,7 +310,7 @@ pub(crate) fn answer(endpoint: Endpoint, request: &Value, call: &Call) -> Result
     frames.push(named("message_delta", &json!({"type": "message_delta",
         "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": usage(input, output, false)})));
     frames.push(named("message_stop", &json!({"type": "message_stop"})));
-    Ok(Answer::Stream(frames))
+    Answer::Stream(frames)
 }
 
 /// A `tool_use` block calling `tool`, its stream deltas, stop reason and output tokens.

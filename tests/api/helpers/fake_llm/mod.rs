@@ -273,6 +273,8 @@ pub(crate) enum Answer {
     Json(Value),
     /// Complete SSE frames (`event: ...\ndata: ...\n\n` or `data: ...\n\n`).
     Stream(Vec<String>),
+    /// The provider's refusal of the request (an error response), sent as it is.
+    Refused(Response),
 }
 
 /// What one call needs from the fake: its number (for ids and rate-limit headers) and the cache.
@@ -340,18 +342,14 @@ async fn handle(
         if let Some(failure) = script.fail {
             return anthropic::failure(failure, seq);
         }
-        match anthropic::answer(endpoint, &request, &call) {
-            Ok(answer) => stream::respond(answer, &script, anthropic::headers(seq), true),
-            Err(response) => response,
-        }
+        let answer = anthropic::answer(endpoint, &request, &call);
+        stream::respond(answer, &script, anthropic::headers(seq), true)
     } else {
         if let Some(failure) = script.fail {
             return openai::failure(failure, seq);
         }
-        match openai::answer(endpoint, &request, &call) {
-            Ok(answer) => stream::respond(answer, &script, openai::headers(seq), false),
-            Err(response) => response,
-        }
+        let answer = openai::answer(endpoint, &request, &call);
+        stream::respond(answer, &script, openai::headers(seq), false)
     }
 }
 

@@ -202,12 +202,12 @@ pub(crate) fn failure(failure: Failure, seq: usize) -> Response {
     }
 }
 
-pub(crate) fn answer(endpoint: Endpoint, request: &Value, call: &Call) -> Result<Answer, Response> {
+pub(crate) fn answer(endpoint: Endpoint, request: &Value, call: &Call) -> Answer {
     if endpoint == Endpoint::Models {
-        return Ok(Answer::Json(models()));
+        return Answer::Json(models());
     }
     let Some(model) = request["model"].as_str() else {
-        return Err(missing(call.seq, "model"));
+        return Answer::Refused(missing(call.seq, "model"));
     };
     match endpoint {
         Endpoint::Chat => chat(model, request, call),
@@ -298,9 +298,9 @@ fn tool_reply(tool: &Value, reasoning: u64) -> Reply {
     }
 }
 
-fn chat(model: &str, request: &Value, call: &Call) -> Result<Answer, Response> {
+fn chat(model: &str, request: &Value, call: &Call) -> Answer {
     let Some(messages) = request["messages"].as_array() else {
-        return Err(missing(call.seq, "messages"));
+        return Answer::Refused(missing(call.seq, "messages"));
     };
     let prompt: u64 = messages.iter().map(|m| content_words(&m["content"])).sum();
     let cached = cached_prefix(messages, call);
@@ -322,7 +322,7 @@ fn chat(model: &str, request: &Value, call: &Call) -> Result<Answer, Response> {
         body["choices"] = json!([{"index": 0, "message": reply.message, "logprobs": null,
             "finish_reason": reply.finish}]);
         body["usage"] = usage;
-        return Ok(Answer::Json(body));
+        return Answer::Json(body);
     }
     let options = &request["stream_options"];
     let include_usage = options["include_usage"] == json!(true);
@@ -356,7 +356,7 @@ fn chat(model: &str, request: &Value, call: &Call) -> Result<Answer, Response> {
         frames.push(data(&last));
     }
     frames.push("data: [DONE]\n\n".to_owned());
-    Ok(Answer::Stream(frames))
+    Answer::Stream(frames)
 }
 
 /// Embedding values that depend on the position only.
@@ -364,7 +364,7 @@ fn vector(index: usize, dims: usize) -> Vec<f32> {
     (0..dims).map(|j| ((index + j) % 7) as f32 / 7.0).collect()
 }
 
-fn embeddings(model: &str, request: &Value, seq: usize) -> Result<Answer, Response> {
+fn embeddings(model: &str, request: &Value, seq: usize) -> Answer {
     let inputs: Vec<u64> = match &request["input"] {
         Value::String(text) => vec![words(text)],
         Value::Array(items) if !items.is_empty() => items
@@ -375,10 +375,10 @@ fn embeddings(model: &str, request: &Value, seq: usize) -> Result<Answer, Respon
                 _ => 1,
             })
             .collect(),
-        Value::Null => return Err(missing(seq, "input")),
+        Value::Null => return Answer::Refused(missing(seq, "input")),
         _ => {
             let message = "'$.input' is invalid. Please check the API reference.";
-            return Err(error(
+            return Answer::Refused(error(
                 StatusCode::BAD_REQUEST,
                 seq,
                 message,
@@ -415,8 +415,6 @@ fn embeddings(model: &str, request: &Value, seq: usize) -> Result<Answer, Respon
         })
         .collect();
     let prompt: u64 = inputs.iter().sum();
-    Ok(Answer::Json(
-        json!({"object": "list", "data": data, "model": model,
-        "usage": {"prompt_tokens": prompt, "total_tokens": prompt}}),
-    ))
+    Answer::Json(json!({"object": "list", "data": data, "model": model,
+        "usage": {"prompt_tokens": prompt, "total_tokens": prompt}}))
 }

@@ -6,7 +6,6 @@
 //! Invariant: every event has a `sequence_number` one above the previous, starting at 0; only the
 //! final event carries usage (`response.created` has `"usage": null`).
 
-use axum::response::Response;
 use serde_json::{json, Value};
 
 use super::stream::named;
@@ -58,7 +57,7 @@ fn object(
     })
 }
 
-pub(crate) fn answer(model: &str, request: &Value, call: &Call) -> Result<Answer, Response> {
+pub(crate) fn answer(model: &str, request: &Value, call: &Call) -> Answer {
     let instructions = request["instructions"].as_str().unwrap_or("");
     let cached = if words(instructions) > 0
         && call.cache_hit(format!(
@@ -89,15 +88,8 @@ pub(crate) fn answer(model: &str, request: &Value, call: &Call) -> Result<Answer
     output.push(message(&msg_id, status, json!([text_part(&text)])));
     let created = now();
     if request["stream"] != json!(true) {
-        return Ok(Answer::Json(object(
-            &id,
-            created,
-            model,
-            request,
-            status,
-            json!(output),
-            usage,
-        )));
+        let body = object(&id, created, model, request, status, json!(output), usage);
+        return Answer::Json(body);
     }
     let mut events = Events::default();
     let pending = object(
@@ -154,7 +146,7 @@ pub(crate) fn answer(model: &str, request: &Value, call: &Call) -> Result<Answer
         last,
         json!({"response": object(&id, created, model, request, status, json!(output), usage)}),
     );
-    Ok(Answer::Stream(events.frames))
+    Answer::Stream(events.frames)
 }
 
 #[derive(Default)]

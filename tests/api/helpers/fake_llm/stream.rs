@@ -27,6 +27,7 @@ pub(crate) fn respond(
     anthropic: bool,
 ) -> Response {
     match answer {
+        Answer::Refused(response) => response,
         Answer::Json(body) => match script.end {
             End::Complete | End::ErrorAfter(_) if script.delay.is_zero() => {
                 json_response(StatusCode::OK, headers, &body)
