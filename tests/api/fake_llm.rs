@@ -145,6 +145,18 @@ async fn a_scripted_drop_cuts_the_connection_after_n_events() {
     let names: Vec<_> = events.iter().map(|e| e.event.clone().unwrap()).collect();
     assert_eq!(names, ["message_start", "content_block_start"]);
 
+    // A plain answer is cut after its headers.
+    fake.script(Script::drop_after(0));
+    let plain = openai(
+        &fake,
+        "/chat/completions",
+        OPENAI_KEY,
+        &chat(false, json!(null)),
+    )
+    .await;
+    assert_eq!(plain.status(), 200);
+    assert!(plain.bytes().await.is_err());
+
     // A script is used once: the next stream is whole.
     let (events, clean) = read_stream(
         openai(
