@@ -15,6 +15,8 @@ mod detection;
 mod detection_cli;
 mod docs;
 mod errors;
+mod fake_llm;
+mod fake_llm_sdk;
 mod headers;
 mod health;
 mod identity_store;

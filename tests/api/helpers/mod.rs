@@ -6,6 +6,7 @@ use std::sync::Once;
 
 mod app;
 mod databases;
+pub mod fake_llm;
 pub mod fake_plaid;
 mod fakes;
 mod identity;
