@@ -9,8 +9,9 @@ use auditpulse::auth::Role;
 use auditpulse::config::{vars, MasterKeys};
 use auditpulse::crypto::{Keyring, Rotation};
 use auditpulse::domain::TenantId;
-use auditpulse::gateway::providers::Providers;
+use auditpulse::gateway::providers::{NewProviderKey, Providers};
 use auditpulse::gateway::Provider;
+use auditpulse::secret::SecretString;
 use serde_json::{json, Value};
 
 use crate::accounts::{audited, delete, json_of, post, tenant_with_admin, user};
@@ -207,6 +208,65 @@ async fn the_key_is_sealed_at_rest_and_resolves_after_rotation(backend: Backend)
     assert!(!format!("{upstream:?}").contains(OPENAI_KEY));
 }
 
+/// The gateway keeps resolving, and admins keep setting keys, while a re-encrypting rotation runs:
+/// no look-up fails or returns another key, and no write is lost.
+async fn keys_resolve_and_set_while_a_rotation_runs(backend: Backend) {
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
+    let providers = app.state.providers.clone();
+    let claude = NewProviderKey {
+        provider: Provider::Anthropic,
+        label: None,
+        api_key: SecretString::new(ANTHROPIC_KEY.into()),
+        base_url: None,
+        allowed_models: None,
+    };
+    providers.set(tenant, claude, "admin").await.unwrap();
+    let body = json!({"provider": "openai", "api_key": OPENAI_KEY});
+    keyless(set(&app, &admin, body).await, 201).await;
+    let busy = {
+        let providers = providers.clone();
+        tokio::spawn(async move {
+            for round in 0..30 {
+                let key = format!("sk-round-{round:02}-0123456789");
+                let new = NewProviderKey {
+                    provider: Provider::OpenAi,
+                    label: None,
+                    api_key: SecretString::new(key.clone()),
+                    base_url: None,
+                    allowed_models: None,
+                };
+                providers.set(tenant, new, "admin").await.unwrap();
+                let got = providers.resolve(tenant, Provider::OpenAi).await.unwrap();
+                assert_eq!(got.unwrap().api_key.expose(), &key);
+                let other = providers
+                    .resolve(tenant, Provider::Anthropic)
+                    .await
+                    .unwrap();
+                assert_eq!(other.unwrap().api_key.expose(), ANTHROPIC_KEY);
+            }
+        })
+    };
+    let rotation = Rotation {
+        reencrypt_data: true,
+        batch_size: 1,
+        stop_after: None,
+    };
+    for _ in 0..3 {
+        app.state.keyring.rotate(&rotation).await.unwrap();
+    }
+    busy.await.unwrap();
+    let last = providers.resolve(tenant, Provider::OpenAi).await.unwrap();
+    assert_eq!(last.unwrap().api_key.expose(), "sk-round-29-0123456789");
+    assert_eq!(
+        listed(&app, &admin).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 async fn tenants_never_see_or_delete_each_others_keys(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[]).await;
     let (a, _, admin_a) = tenant_with_admin(&app, "acme").await;
@@ -372,6 +432,7 @@ async fn hostile_bodies_are_refused_without_echoing_the_key(backend: Backend) {
 on_both_backends!(
     keys_are_set_listed_replaced_and_deleted_but_never_shown,
     the_key_is_sealed_at_rest_and_resolves_after_rotation,
+    keys_resolve_and_set_while_a_rotation_runs,
     tenants_never_see_or_delete_each_others_keys,
     only_administrators_manage_keys,
     base_urls_are_held_to_the_outbound_policy,

@@ -75,6 +75,13 @@ impl Providers {
         new: NewProviderKey,
         created_by: &str,
     ) -> Result<SetKey> {
+        if let Some(url) = &new.base_url {
+            // The route checked it already; a caller that did not still cannot store a URL the
+            // policy refuses.
+            self.policy
+                .check(url)
+                .map_err(|why| Error::BadRequest(format!("base_url is refused: {why}")))?;
+        }
         let allowed_models = match &new.allowed_models {
             Some(models) => Some(serde_json::to_string(models).map_err(anyhow::Error::from)?),
             None => None,
