@@ -73,7 +73,49 @@ async fn the_openai_sdk_accepts_the_fake_openai() {
     let summary = run_sdk(&python, "openai_sdk.py", env).await;
     assert_eq!(summary["failures"], json!({}));
     let c = &summary["checks"];
+    openai_answers(c);
+    let errors = &c["errors"];
+    assert_eq!(errors["auth"]["class"], "AuthenticationError");
+    assert_eq!(errors["auth"]["body"]["code"], "invalid_api_key");
+    assert!(errors["auth"]["request_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("req_"));
+    // The SDK retried the 500 once when allowed to, and said so.
+    let failing = models_called(&fake, "fake-fail-500");
+    assert_eq!(failing.len(), 3);
+    assert_eq!(failing[2].header("x-stainless-retry-count"), Some("1"));
+}
 
+#[tokio::test]
+async fn the_anthropic_sdk_accepts_the_fake_anthropic() {
+    let Some(python) = sdk_python() else { return };
+    let fake = FakeLlm::start().await;
+    let env = vec![
+        ("ANTHROPIC_BASE_URL", fake.anthropic_base()),
+        ("ANTHROPIC_API_KEY", ANTHROPIC_KEY.to_owned()),
+    ];
+    let summary = run_sdk(&python, "anthropic_sdk.py", env).await;
+    assert_eq!(summary["failures"], json!({}));
+    let c = &summary["checks"];
+
+    anthropic_answers(c);
+    let errors = &c["errors"];
+    assert_eq!(errors["auth"]["class"], "AuthenticationError");
+    assert_eq!(
+        errors["auth"]["body"]["error"]["type"],
+        "authentication_error"
+    );
+    // Whatever the SDK sends, the fake saw the key and a version on every call.
+    let requests = fake.requests();
+    assert!(requests
+        .iter()
+        .all(|r| r.header("anthropic-version").is_some()));
+}
+
+/// What every OpenAI SDK check must show, against the fake directly or through the gateway.
+pub fn openai_answers(c: &Value) {
+    provider_request_ids(&c["errors"], &["rate_limit", "bad_request", "server"]);
     assert!(c["models"]["ids"]
         .as_array()
         .unwrap()
@@ -120,14 +162,9 @@ async fn the_openai_sdk_accepts_the_fake_openai() {
 
     let errors = &c["errors"];
     assert_eq!(errors["auth"]["class"], "AuthenticationError");
-    assert_eq!(errors["auth"]["body"]["code"], "invalid_api_key");
     assert_eq!(errors["rate_limit"]["class"], "RateLimitError");
     assert_eq!(errors["bad_request"]["class"], "BadRequestError");
     assert_eq!(errors["server"]["class"], "InternalServerError");
-    // The SDK retried the 500 once when allowed to, and said so.
-    let failing = models_called(&fake, "fake-fail-500");
-    assert_eq!(failing.len(), 3);
-    assert_eq!(failing[2].header("x-stainless-retry-count"), Some("1"));
     assert_eq!(
         c["stream_failures"]["dropped"]["class"],
         "APIConnectionError"
@@ -135,18 +172,9 @@ async fn the_openai_sdk_accepts_the_fake_openai() {
     assert_eq!(c["stream_failures"]["in_stream_error"]["class"], "APIError");
 }
 
-#[tokio::test]
-async fn the_anthropic_sdk_accepts_the_fake_anthropic() {
-    let Some(python) = sdk_python() else { return };
-    let fake = FakeLlm::start().await;
-    let env = vec![
-        ("ANTHROPIC_BASE_URL", fake.anthropic_base()),
-        ("ANTHROPIC_API_KEY", ANTHROPIC_KEY.to_owned()),
-    ];
-    let summary = run_sdk(&python, "anthropic_sdk.py", env).await;
-    assert_eq!(summary["failures"], json!({}));
-    let c = &summary["checks"];
-
+/// What every Anthropic SDK check must show, against the fake directly or through the gateway.
+pub fn anthropic_answers(c: &Value) {
+    provider_request_ids(&c["errors"], &["rate_limit", "bad_request", "overloaded"]);
     assert_eq!(c["messages_plain"]["text"], ANSWER);
     assert_eq!(c["messages_plain"]["stop_reason"], "end_turn");
     assert_eq!(c["messages_plain"]["usage"]["input_tokens"], 3);
@@ -188,10 +216,6 @@ async fn the_anthropic_sdk_accepts_the_fake_anthropic() {
 
     let errors = &c["errors"];
     assert_eq!(errors["auth"]["class"], "AuthenticationError");
-    assert_eq!(
-        errors["auth"]["body"]["error"]["type"],
-        "authentication_error"
-    );
     assert_eq!(errors["rate_limit"]["class"], "RateLimitError");
     assert_eq!(errors["bad_request"]["class"], "BadRequestError");
     assert_eq!(errors["overloaded"]["class"], "OverloadedError");
@@ -205,9 +229,12 @@ async fn the_anthropic_sdk_accepts_the_fake_anthropic() {
         c["stream_failures"]["in_stream_error"]["class"],
         "APIStatusError"
     );
-    // Whatever the SDK sends, the fake saw the key and a version on every call.
-    let requests = fake.requests();
-    assert!(requests
-        .iter()
-        .all(|r| r.header("anthropic-version").is_some()));
+}
+
+/// The SDK reported the provider's own request id on each of these errors (the fakes' `req_...`).
+fn provider_request_ids(errors: &Value, kinds: &[&str]) {
+    for kind in kinds {
+        let id = errors[*kind]["request_id"].as_str().unwrap_or("");
+        assert!(id.starts_with("req_"), "{kind}: request id {id:?}");
+    }
 }

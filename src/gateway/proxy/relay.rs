@@ -66,6 +66,14 @@ pub async fn relay(gateway: Arc<Gateway>, endpoint: Endpoint, request: Request) 
         Err(error) => error.into_response(),
     };
     if let Ok(value) = HeaderValue::from_str(&id.as_uuid().simple().to_string()) {
+        // An answer the gateway gives itself (an error) names our id where each SDK looks for
+        // its provider's: OpenAI's `x-request-id` (set by the request layer), Anthropic's
+        // `request-id`.
+        if !response.headers().contains_key("request-id")
+            && !response.headers().contains_key("x-request-id")
+        {
+            response.headers_mut().insert("request-id", value.clone());
+        }
         response.headers_mut().insert(AUDITPULSE_REQUEST_ID, value);
     }
     response
