@@ -221,6 +221,7 @@ impl ApplicationBuilder {
             client: StreamClient::new(config.outbound, StreamLimits::default())?,
             recorder,
             max_request_bytes: crate::gateway::proxy::MAX_REQUEST_BYTES,
+            callers: crate::gateway::proxy::callers(),
         });
         let state = AppState {
             gateway,

@@ -9,7 +9,7 @@
 //! usage from whole bodies, the incremental server-sent-events reader), `providers`
 //! (each tenant's upstream keys, sealed at rest, and the look-up the proxy makes per call),
 //! `calls` (each call's tokens and exact cost, recorded off the request path), `proxy` (the
-//! provider-shaped routes and the streaming relay).
+//! provider-shaped routes and the streaming relay), `ttl` (the short cache of per-call look-ups).
 //!
 //! Invariant: the pure parts (`model`, `prices` arithmetic, `stream`) do no I/O; a cost is always
 //! an exact integer number of nano-dollars or explicitly unknown, never a float and never a
@@ -21,5 +21,6 @@ pub mod prices;
 pub mod providers;
 pub mod proxy;
 pub mod stream;
+pub mod ttl;
 
 pub use model::{Nanos, Provider, Usage};

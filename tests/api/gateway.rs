@@ -302,3 +302,73 @@ on_both_backends!(
     broken_streams_and_departed_clients_keep_what_was_seen,
     unknown_models_are_unpriced_and_bad_callers_reach_no_provider
 );
+
+/// A burst of calls answered just before shutdown: every one is stored, and is one spend event,
+/// after the recorder drained (the SIGTERM path: server stops, then background tasks drain).
+async fn a_burst_then_shutdown_loses_no_call(backend: Backend) {
+    const CALLS: usize = 10_000;
+    let g = Gateway::start(backend).await;
+    let (client, url, key) = (
+        g.app.client.clone(),
+        g.app.url("/v1/chat/completions"),
+        g.key.clone(),
+    );
+    let body = chat("gpt-4o-mini", false);
+    let mut sent = 0;
+    let mut inflight = tokio::task::JoinSet::new();
+    while sent < CALLS || !inflight.is_empty() {
+        while sent < CALLS && inflight.len() < 64 {
+            let request = client.post(&url).bearer_auth(&key).json(&body);
+            inflight.spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
+            sent += 1;
+        }
+        let status = inflight.join_next().await.unwrap().unwrap().unwrap();
+        assert_eq!(status, 200);
+    }
+    let tenant = g.tenant;
+    let db = g.app.stop_keeping_db().await;
+    let store =
+        auditpulse::app::connect(&auditpulse::config::DatabaseUrl::parse(&db.url).unwrap(), 2)
+            .await
+            .unwrap();
+    let (mut calls, mut after) = (0, None);
+    loop {
+        let page = store
+            .call_page(
+                tenant,
+                &auditpulse::gateway::calls::CallFilter::default(),
+                after,
+                1000,
+            )
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(auditpulse::gateway::calls::CallCursor {
+            started_at: last.started_at,
+            id: last.id,
+        });
+        calls += page.iter().filter(|c| c.cost_nanos == Some(6_750)).count();
+    }
+    assert_eq!(calls, CALLS, "every call stored, priced");
+    let spend = auditpulse::ledger::SpendFilter {
+        source: Some(auditpulse::ledger::Source::Gateway),
+        ..Default::default()
+    };
+    let (mut events, mut cursor) = (0, None);
+    loop {
+        let page = store
+            .spend_page(tenant, &spend, cursor, 1000)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        cursor = Some(auditpulse::ledger::SpendCursor {
+            booked_on: last.booked_on,
+            occurred_at: last.occurred_at,
+            id: last.id,
+        });
+        events += page.len();
+    }
+    assert_eq!(events, CALLS, "every call one spend event");
+}
+
+on_both_backends!(a_burst_then_shutdown_loses_no_call);

@@ -6,6 +6,7 @@
 //! is set and again when it is resolved.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use url::Url;
 
@@ -16,6 +17,7 @@ use super::store::{ProviderRow, ProviderStore, Put};
 use crate::crypto::{Keyring, LLM_PROVIDER_KEY};
 use crate::domain::{time, ProviderKeyId, TenantId};
 use crate::error::{Error, Result};
+use crate::gateway::ttl::TtlCache;
 use crate::gateway::Provider;
 use crate::outbound::OutboundPolicy;
 use crate::secret::SecretString;
@@ -29,7 +31,13 @@ pub struct Providers {
     store: Arc<dyn ProviderStore>,
     keyring: Arc<Keyring>,
     policy: OutboundPolicy,
+    /// What `resolve` found, for [`RESOLVE_TTL`]: set and delete forget their tenant's entry.
+    cache: TtlCache<(TenantId, Provider), Option<Upstream>>,
 }
+
+/// How long a resolved provider key is reused. A change made through this process applies at
+/// once; one made through another instance sharing the database, within this time.
+pub const RESOLVE_TTL: Duration = Duration::from_secs(5);
 
 /// A key that was set, and the one it replaced.
 #[derive(Debug)]
@@ -48,6 +56,7 @@ impl Providers {
             store,
             keyring,
             policy,
+            cache: TtlCache::new(RESOLVE_TTL, 10_000),
         }
     }
 
@@ -109,6 +118,7 @@ impl Providers {
             if let Put::Stored { replaced } =
                 self.store.put_provider_key(&row, sealer.version()).await?
             {
+                self.cache.remove(&(tenant, new.provider));
                 return Ok(SetKey {
                     key: listed(row)?,
                     replaced,
@@ -123,12 +133,25 @@ impl Providers {
     /// Deletes one of the tenant's keys; its provider, `None` when the tenant has no such key.
     pub async fn delete(&self, tenant: TenantId, id: ProviderKeyId) -> Result<Option<Provider>> {
         let provider = self.store.delete_provider_key(tenant, id).await?;
-        provider.map(|p| parse_provider(id, &p)).transpose()
+        let provider = provider.map(|p| parse_provider(id, &p)).transpose()?;
+        if let Some(p) = provider {
+            self.cache.remove(&(tenant, p));
+        }
+        Ok(provider)
     }
 
     /// Where the proxy sends `tenant`'s call to `provider`, with the key to send; `None` when
     /// the tenant has set no key for it. One statement reads the key and the data keys it needs.
     pub async fn resolve(&self, tenant: TenantId, provider: Provider) -> Result<Option<Upstream>> {
+        if let Some(found) = self.cache.get(&(tenant, provider)) {
+            return Ok(found);
+        }
+        let found = self.load(tenant, provider).await?;
+        self.cache.put((tenant, provider), found.clone());
+        Ok(found)
+    }
+
+    async fn load(&self, tenant: TenantId, provider: Provider) -> Result<Option<Upstream>> {
         let Some(row) = self.store.upstream_row(tenant, provider).await? else {
             return Ok(None);
         };

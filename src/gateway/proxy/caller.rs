@@ -5,12 +5,16 @@
 //! Invariant: a call is relayed only for a valid key with `gateway:use`; the tenant comes from
 //! the key, never from the request; attribution values are bounded printable text.
 
+use std::time::Duration;
+
 use http::HeaderMap;
+use sha2::{Digest, Sha256};
 
 use crate::auth::Permission;
 use crate::domain::{ApiKeyId, TenantId};
 use crate::error::{Error, Result};
 use crate::gateway::calls::Attribution;
+use crate::gateway::ttl::TtlCache;
 use crate::identity::api_keys;
 use crate::store::IdentityStore;
 
@@ -36,12 +40,37 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-api-key")?.to_str().ok().map(str::trim)
 }
 
+/// Keys proven recently, by the SHA-256 of the presented token (the token itself is not kept):
+/// a revoked key stops working within [`CALLER_TTL`].
+pub type Callers = TtlCache<[u8; 32], Caller>;
+
+/// How long a proven key is trusted without asking the database again.
+pub const CALLER_TTL: Duration = Duration::from_secs(1);
+
+pub fn callers() -> Callers {
+    TtlCache::new(CALLER_TTL, 10_000)
+}
+
 /// Authenticates the request's key and checks it may use the gateway.
-pub async fn authenticate(store: &dyn IdentityStore, headers: &HeaderMap) -> Result<Caller> {
+pub async fn authenticate(
+    store: &dyn IdentityStore,
+    callers: &Callers,
+    headers: &HeaderMap,
+) -> Result<Caller> {
     let token = presented(headers).filter(|t| t.starts_with("ap_"));
     let Some(token) = token else {
         return Err(Error::Unauthenticated);
     };
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if let Some(caller) = callers.get(&digest) {
+        return Ok(caller);
+    }
+    let caller = verified(store, token).await?;
+    callers.put(digest, caller.clone());
+    Ok(caller)
+}
+
+async fn verified(store: &dyn IdentityStore, token: &str) -> Result<Caller> {
     let Some(record) = api_keys::verify(store, token).await? else {
         return Err(Error::Unauthenticated);
     };

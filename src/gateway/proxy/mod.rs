@@ -24,6 +24,7 @@ use crate::gateway::providers::Providers;
 use crate::outbound::StreamClient;
 use crate::store::IdentityStore;
 
+pub use caller::{callers, CALLER_TTL};
 pub use relay::{endpoint_name, AUDITPULSE_REQUEST_ID};
 pub use routes::routes;
 
@@ -37,6 +38,8 @@ pub struct Gateway {
     pub client: StreamClient,
     pub recorder: Recorder,
     pub max_request_bytes: usize,
+    /// Keys proven in the last second.
+    pub callers: caller::Callers,
 }
 
 /// The provider URL of `path` (`/v1/...`) under a base URL given with or without its `/v1`.

@@ -88,7 +88,8 @@ async fn relay_call(
     let started = Instant::now();
     let started_at = time::now();
     let (parts, body) = request.into_parts();
-    let caller = caller::authenticate(gateway.identity.as_ref(), &parts.headers).await?;
+    let caller =
+        caller::authenticate(gateway.identity.as_ref(), &gateway.callers, &parts.headers).await?;
     let body = read_body(body, gateway.max_request_bytes).await?;
     let inspected = inspect(endpoint, &body)?;
     let attribution = caller::attribution(&parts.headers, &caller, inspected.user.clone())?;

@@ -63,7 +63,7 @@ async fn models(State(g): State<Arc<Gateway>>, request: Request) -> Response {
 }
 
 async fn list_models(g: &Gateway, request: Request) -> Result<Response> {
-    let caller = caller::authenticate(g.identity.as_ref(), request.headers()).await?;
+    let caller = caller::authenticate(g.identity.as_ref(), &g.callers, request.headers()).await?;
     let upstream = g
         .providers
         .resolve(caller.tenant, Provider::OpenAi)
