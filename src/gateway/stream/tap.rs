@@ -63,8 +63,10 @@ impl Tap {
     pub fn feed(&mut self, chunk: &[u8]) -> Bytes {
         let mut out = Vec::with_capacity(chunk.len() + self.held.len());
         let mut pos = 0;
-        if let Some(removed) = self.pending_lf.take() {
-            if chunk.first() == Some(&b'\n') {
+        if let (Some(removed), Some(&first)) = (self.pending_lf, chunk.first()) {
+            // Decided by the first byte that comes, however many empty chunks come before it.
+            self.pending_lf = None;
+            if first == b'\n' {
                 pos = 1;
                 if !removed {
                     out.push(b'\n');
