@@ -4,7 +4,7 @@
 //! The map: `request` (which endpoint, model, user and stream flag a request names, and the
 //! one change made to it: asking a streamed chat answer for its usage), `tap` (forwards a
 //! streamed answer and reads its usage from a copy), `body` (usage from a whole JSON answer),
-//! `seen` (what both learn), `fields` (the providers' usage objects, read once for bodies and
+//! `seen` (what both learn), `choices` (when the tap need not hold an event back), `fields` (the providers' usage objects, read once for bodies and
 //! streams), `sse` (an incremental server-sent-events parser fed arbitrary byte chunks).
 //!
 //! Invariant: forwarded bytes are the bytes that came, except the two documented changes made
@@ -12,6 +12,7 @@
 //! produced); no input panics and memory is bounded per event.
 
 mod body;
+mod choices;
 mod fields;
 mod request;
 mod seen;

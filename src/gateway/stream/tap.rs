@@ -11,6 +11,7 @@
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::choices::ChoicesMatcher;
 use super::fields::{openai_chat, openai_responses, text, AnthropicCounts};
 use super::request::Endpoint;
 use super::seen::Seen;
@@ -62,8 +63,10 @@ impl Tap {
     pub fn feed(&mut self, chunk: &[u8]) -> Bytes {
         let mut out = Vec::with_capacity(chunk.len() + self.held.len());
         let mut pos = 0;
-        if let Some(removed) = self.pending_lf.take() {
-            if chunk.first() == Some(&b'\n') {
+        if let (Some(removed), Some(&first)) = (self.pending_lf, chunk.first()) {
+            // Decided by the first byte that comes, however many empty chunks come before it.
+            self.pending_lf = None;
+            if first == b'\n' {
                 pos = 1;
                 if !removed {
                     out.push(b'\n');
@@ -237,39 +240,4 @@ fn is_usage_chunk(item: &Item) -> bool {
         .and_then(Value::as_array)
         .is_some_and(Vec::is_empty)
         && v.get("usage").is_some_and(Value::is_object)
-}
-
-/// Finds `"choices"`, `:`, `[`, `{` (JSON whitespace between) in an event's raw bytes: proof
-/// that its choices are not empty, so it is not the usage chunk and need not be held. Fed in
-/// order, sticky once found, so the answer does not depend on how the bytes were chunked.
-#[derive(Debug, Default)]
-struct ChoicesMatcher {
-    state: usize,
-    found: bool,
-}
-
-impl ChoicesMatcher {
-    const KEY: &'static [u8] = b"\"choices\"";
-
-    fn feed(&mut self, raw: &[u8]) {
-        let key = Self::KEY.len();
-        for &b in raw {
-            if self.found {
-                return;
-            }
-            let ws = matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-            self.state = match (self.state, b) {
-                (s, _) if s < key && Self::KEY.get(s) == Some(&b) => s + 1,
-                (s, b':') if s == key => key + 1,
-                (s, b'[') if s == key + 1 => key + 2,
-                (s, b'{') if s == key + 2 => {
-                    self.found = true;
-                    s
-                }
-                (s, _) if s >= key && ws => s,
-                (_, b'"') => 1,
-                _ => 0,
-            };
-        }
-    }
 }

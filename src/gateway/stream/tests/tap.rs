@@ -225,3 +225,20 @@ fn an_oversized_event_is_forwarded_untouched_and_not_read() {
         assert_eq!((seen.usage, seen.complete), (None, true));
     }
 }
+
+#[test]
+fn an_empty_chunk_between_cr_and_lf_does_not_split_the_crlf() {
+    // Found by the gateway_tap fuzz target: the usage chunk's blank line ended in CR at the end
+    // of a chunk, an empty chunk came, then the LF; the LF was forwarded alone.
+    let crlf = CHAT_STREAM.replace('\n', "\r\n");
+    let bytes = crlf.as_bytes();
+    let expected = crlf.replace(&CHAT_USAGE_CHUNK.replace('\n', "\r\n"), "");
+    assert_ne!(expected, crlf);
+    let at = crlf.find("data: [DONE]").unwrap_or_default() - 1;
+    let (out, _) = run(
+        Endpoint::ChatCompletions,
+        true,
+        &[&bytes[..at], &[], &[], &bytes[at..]],
+    );
+    assert_eq!(String::from_utf8_lossy(&out), expected);
+}
