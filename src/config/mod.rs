@@ -377,6 +377,7 @@ fn read_rate_limits(r: &mut Reader<'_>) -> Option<RateLimits> {
     let health_ip = r.rate(vars::RATE_LIMIT_HEALTH_IP);
     let api_ip = r.rate(vars::RATE_LIMIT_API_IP);
     let api_principal = r.rate(vars::RATE_LIMIT_API_PRINCIPAL);
+    let gateway_ip = r.rate(vars::RATE_LIMIT_GATEWAY_IP);
     let auth_ip = r.rate(vars::RATE_LIMIT_AUTH_IP);
     let auth_principal = r.rate(vars::RATE_LIMIT_AUTH_PRINCIPAL);
     let after = r.get(vars::RATE_LIMIT_BLOCK_AFTER, |v| {
@@ -400,6 +401,7 @@ fn read_rate_limits(r: &mut Reader<'_>) -> Option<RateLimits> {
         health_ip: health_ip?,
         api_ip: api_ip?,
         api_principal: api_principal?,
+        gateway_ip: gateway_ip?,
         auth_ip: auth_ip?,
         auth_principal: auth_principal?,
         block: BlockPolicy {

@@ -51,6 +51,7 @@ pub const DB_MAX_CONNECTIONS: &str = "AUDITPULSE_DB_MAX_CONNECTIONS";
 pub const RATE_LIMIT_HEALTH_IP: &str = "AUDITPULSE_RATE_LIMIT_HEALTH_IP";
 pub const RATE_LIMIT_API_IP: &str = "AUDITPULSE_RATE_LIMIT_API_IP";
 pub const RATE_LIMIT_API_PRINCIPAL: &str = "AUDITPULSE_RATE_LIMIT_API_PRINCIPAL";
+pub const RATE_LIMIT_GATEWAY_IP: &str = "AUDITPULSE_RATE_LIMIT_GATEWAY_IP";
 pub const RATE_LIMIT_AUTH_IP: &str = "AUDITPULSE_RATE_LIMIT_AUTH_IP";
 pub const RATE_LIMIT_AUTH_PRINCIPAL: &str = "AUDITPULSE_RATE_LIMIT_AUTH_PRINCIPAL";
 pub const RATE_LIMIT_BLOCK_AFTER: &str = "AUDITPULSE_RATE_LIMIT_BLOCK_AFTER";
@@ -100,6 +101,7 @@ pub const ALL: &[Var] = &[
     var(RATE_LIMIT_HEALTH_IP, "off", "per-IP limit of /healthz and /readyz: `N/s`, `N/m` or `N/h`, optional `,burst=B`, or `off`"),
     var(RATE_LIMIT_API_IP, "50/s,burst=100", "per-IP limit of /api routes"),
     var(RATE_LIMIT_API_PRINCIPAL, "100/s,burst=200", "per-user or per-API-key limit of /api routes"),
+    var(RATE_LIMIT_GATEWAY_IP, "5000/s,burst=10000", "per-IP limit of the LLM gateway routes (/v1/...): one application server sends many calls"),
     var(RATE_LIMIT_AUTH_IP, "5/m,burst=5", "per-IP limit of /api/v1/auth and /api/v1/setup routes"),
     var(RATE_LIMIT_AUTH_PRINCIPAL, "30/m,burst=10", "per-user limit of /api/v1/auth routes"),
     var(RATE_LIMIT_BLOCK_AFTER, "10", "refused requests in a row after which a client is blocked"),

@@ -24,6 +24,8 @@ pub enum Group {
     Auth,
     /// Everything else.
     Api,
+    /// The LLM gateway's provider-shaped routes (`/v1/...`): many calls from few servers.
+    Gateway,
 }
 
 impl Group {
@@ -32,6 +34,7 @@ impl Group {
             Group::Health => "health",
             Group::Auth => "auth",
             Group::Api => "api",
+            Group::Gateway => "gateway",
         }
     }
 }
@@ -49,6 +52,7 @@ pub struct RateLimits {
     pub health_ip: Option<Rate>,
     pub api_ip: Option<Rate>,
     pub api_principal: Option<Rate>,
+    pub gateway_ip: Option<Rate>,
     pub auth_ip: Option<Rate>,
     pub auth_principal: Option<Rate>,
     pub block: BlockPolicy,
@@ -79,6 +83,7 @@ struct GroupLimiters {
 pub struct RateLimiter {
     health: GroupLimiters,
     api: GroupLimiters,
+    gateway: GroupLimiters,
     auth: GroupLimiters,
 }
 
@@ -97,6 +102,10 @@ impl RateLimiter {
                 ip: make_ip(limits.api_ip),
                 principal: make_p(limits.api_principal),
             },
+            gateway: GroupLimiters {
+                ip: make_ip(limits.gateway_ip),
+                principal: None,
+            },
             auth: GroupLimiters {
                 ip: make_ip(limits.auth_ip),
                 principal: make_p(limits.auth_principal),
@@ -108,6 +117,7 @@ impl RateLimiter {
         match group {
             Group::Health => &self.health,
             Group::Api => &self.api,
+            Group::Gateway => &self.gateway,
             Group::Auth => &self.auth,
         }
     }

@@ -116,6 +116,21 @@ pub fn group_of(route: Option<&str>) -> Group {
             | "/api/v1/auth/password"
             | "/api/v1/auth/totp/disable",
         ) => Group::Auth,
+        Some(route) if crate::web::limits::is_gateway(route) => Group::Gateway,
         _ => Group::Api,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_routes_have_their_own_rate_limit_group() {
+        assert_eq!(group_of(Some("/v1/chat/completions")), Group::Gateway);
+        assert_eq!(group_of(Some("/v1/messages")), Group::Gateway);
+        assert_eq!(group_of(Some("/api/v1/transactions")), Group::Api);
+        assert_eq!(group_of(Some("/api/v1/auth/login")), Group::Auth);
+        assert_eq!(group_of(None), Group::Api);
     }
 }

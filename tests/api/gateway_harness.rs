@@ -25,12 +25,7 @@ pub struct Gateway {
 impl Gateway {
     pub async fn start(backend: Backend) -> Self {
         let fake = FakeLlm::start().await;
-        // Gateway calls count in the API group's per-IP limit; the burst test sends 10,000.
-        let settings = [
-            (vars::ALLOW_PRIVATE_OUTBOUND, "true"),
-            (vars::RATE_LIMIT_API_IP, "off"),
-        ];
-        let app = TestApp::spawn_with(backend, &settings).await;
+        let app = TestApp::spawn_with(backend, &[(vars::ALLOW_PRIVATE_OUTBOUND, "true")]).await;
         let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
         for (provider, key, base) in [
             ("openai", OPENAI_KEY, fake.openai_base()),
