@@ -1,5 +1,6 @@
-//! LLM calls' storage: the batch insert the recorder makes, the calls list, the unpriced calls
-//! a reprice takes and the costs it sets. The SQL is written once in `sql`, generic over the
+//! LLM calls' storage: the batch insert the recorder makes, the calls list, the usage sums
+//! (grouped in SQL, bucketed by UTC hour, day or month), the unpriced calls a reprice takes and
+//! the costs it sets. The SQL is written once in `sql`, generic over the
 //! backend; `sqlite` and `postgres` open the transaction (row-level-security scoped on
 //! PostgreSQL) and commit.
 //!

@@ -1,7 +1,10 @@
-//! The calls' statements, written once for both backends.
+//! The calls' statements, written once for both backends. The usage sums differ only in the
+//! UTC bucket expression over `started_at`, which each backend passes in.
 //!
 //! Invariant: every statement carries the tenant; inserts are `ON CONFLICT (id) DO NOTHING`;
-//! `set_costs` only touches rows still `unpriced`.
+//! `set_costs` only touches rows still `unpriced`; usage sums add `cost_nanos`, which is NULL
+//! on every call but a priced one, so an unpriced call never adds $0. Group and bucket
+//! expressions come from fixed lists, never from the request.
 
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
 
