@@ -210,7 +210,7 @@ impl ApplicationBuilder {
             store: store.clone(),
             ledger: ledger.clone(),
             prices: prices.clone(),
-            observer: None,
+            observer: Some(metrics.clone()),
         });
         // Registered after the job runner, so it drains before it: shutdown writes every call
         // the HTTP server relayed before the stores close.
@@ -220,6 +220,7 @@ impl ApplicationBuilder {
             providers: providers.clone(),
             client: StreamClient::new(config.outbound, StreamLimits::default())?,
             recorder,
+            metrics: metrics.clone(),
             max_request_bytes: crate::gateway::proxy::MAX_REQUEST_BYTES,
             callers: crate::gateway::proxy::callers(),
         });

@@ -183,6 +183,14 @@ impl FromRef<AppState> for crate::detect::routes::DetectState {
     }
 }
 
+impl FromRef<AppState> for crate::gateway::calls::routes::CallsState {
+    fn from_ref(state: &AppState) -> Self {
+        crate::gateway::calls::routes::CallsState {
+            store: state.store.clone(),
+        }
+    }
+}
+
 impl FromRef<AppState> for ProvidersState {
     fn from_ref(state: &AppState) -> Self {
         ProvidersState {

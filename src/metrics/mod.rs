@@ -1,10 +1,12 @@
-//! Prometheus metrics: HTTP traffic by route template and status, security events, and database
-//! pool usage, served on their own listener (`AUDITPULSE_METRICS_LISTEN`) so they are never
-//! exposed with the API.
+//! Prometheus metrics: HTTP traffic by route template and status, security events, database
+//! pool usage, and LLM spend (`llm`: cost, tokens, calls, the gateway's added latency), served
+//! on their own listener (`AUDITPULSE_METRICS_LISTEN`) so they are never exposed with the API.
 //!
-//! Invariant: labels have bounded values (route templates, never raw paths; fixed enums), so a
-//! client cannot grow the series count.
+//! Invariant: labels have bounded values (route templates, never raw paths; fixed enums; client
+//! named LLM applications and models capped per tenant), so a client cannot grow the series
+//! count.
 
+mod llm;
 mod server;
 
 use prometheus_client::encoding::text::encode;
@@ -15,9 +17,13 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+pub use llm::MAX_VALUES as MAX_LLM_LABEL_VALUES;
 pub use server::serve;
 
+use crate::domain::TenantId;
 use crate::events::{EventSink, SecurityEvent, SecurityEventKind};
+use crate::gateway::calls::record::Observer;
+use crate::gateway::calls::{CallCost, NewCall};
 use crate::jobs::{JobCount, JobState};
 use crate::store::PoolStats;
 
@@ -86,6 +92,7 @@ pub struct Metrics {
     admin_actions: Family<ActionLabels, Counter>,
     audit_events: Family<ActionLabels, Counter>,
     jobs: Family<JobLabels, Gauge>,
+    llm: llm::LlmMetrics,
 }
 
 impl Default for Metrics {
@@ -115,6 +122,7 @@ impl Metrics {
             admin_actions: Family::default(),
             audit_events: Family::default(),
             jobs: Family::default(),
+            llm: llm::LlmMetrics::new(),
             registry: Registry::default(),
         };
         registry.register(
@@ -202,10 +210,16 @@ impl Metrics {
             "Background jobs by kind and state, sampled at scrape",
             metrics.jobs.clone(),
         );
+        metrics.llm.register(&mut registry);
         Self {
             registry,
             ..metrics
         }
+    }
+
+    /// The time the gateway itself spent on one whole answered call.
+    pub fn gateway_added_latency(&self, seconds: f64) {
+        self.llm.added_latency(seconds);
     }
 
     /// An event appended to the audit trail.
@@ -281,6 +295,12 @@ impl Metrics {
             tracing::error!(%error, "cannot encode metrics");
         }
         text
+    }
+}
+
+impl Observer for Metrics {
+    fn written(&self, tenant: TenantId, call: &NewCall, cost: &CallCost) {
+        self.llm.written(tenant, call, cost);
     }
 }
 

@@ -65,6 +65,14 @@ async fn a_plain_call_is_the_providers_answer_and_is_priced_exactly(backend: Bac
     assert_eq!(call.application.as_deref(), Some("support-bot"));
     assert_eq!(call.outcome.as_str(), "completed");
     assert!(!call.streamed);
+    // The whole answer's own gateway time was observed once.
+    let metrics = g.app.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "auditpulse_gateway_added_latency_seconds_count 1"),
+        "{metrics}"
+    );
 }
 
 async fn a_stream_is_relayed_with_usage_read_and_the_extra_chunk_removed(backend: Backend) {

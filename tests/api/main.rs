@@ -31,6 +31,7 @@ mod key_rotation;
 mod ledger;
 mod ledger_import;
 mod llm_calls;
+mod llm_usage;
 mod lockout;
 mod login;
 mod metrics;

@@ -21,6 +21,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::gateway::calls::Recorder;
 use crate::gateway::providers::Providers;
+use crate::metrics::Metrics;
 use crate::outbound::StreamClient;
 use crate::store::IdentityStore;
 
@@ -37,6 +38,8 @@ pub struct Gateway {
     pub providers: Arc<Providers>,
     pub client: StreamClient,
     pub recorder: Recorder,
+    /// Where the gateway's added latency is observed.
+    pub metrics: Arc<Metrics>,
     pub max_request_bytes: usize,
     /// Keys proven in the last second.
     pub callers: caller::Callers,

@@ -132,6 +132,8 @@ async fn relay_call(
         ttft_us: None,
         error: None,
     };
+    // The gateway's own time before the provider is asked (key check, body, key look-up).
+    let before_send = started.elapsed();
     let sent = gateway
         .client
         .send(Method::POST, url, out_headers, inspected.body.clone())
@@ -196,11 +198,18 @@ async fn relay_call(
             }
         }
     }
+    let read = Instant::now();
     let seen = from_body(endpoint, &whole);
     let outcome = call.outcome;
     finish(&mut call, seen, outcome, started);
     gateway.recorder.record(call).await;
-    Ok(answer(status, client_headers, Body::from(whole.freeze())))
+    let response = answer(status, client_headers, Body::from(whole.freeze()));
+    // Added latency of a whole answer: before the request was sent, plus from the provider's
+    // last byte to the answer handed to the server. The provider's own time is not in it.
+    gateway
+        .metrics
+        .gateway_added_latency((before_send + read.elapsed()).as_secs_f64());
+    Ok(response)
 }
 
 fn answer(status: StatusCode, headers: http::HeaderMap, body: Body) -> Response {

@@ -1,5 +1,6 @@
-//! LLM calls' storage: the batch insert the recorder makes, the calls list, the unpriced calls
-//! a reprice takes and the costs it sets. The SQL is written once in `sql`, generic over the
+//! LLM calls' storage: the batch insert the recorder makes, the calls list, the usage sums
+//! (grouped in SQL, bucketed by UTC hour, day or month), the unpriced calls a reprice takes and
+//! the costs it sets. The SQL is written once in `sql`, generic over the
 //! backend; `sqlite` and `postgres` open the transaction (row-level-security scoped on
 //! PostgreSQL) and commit.
 //!
@@ -15,6 +16,7 @@ use std::marker::PhantomData;
 use async_trait::async_trait;
 
 use super::model::{CallCost, CostStatus, LlmCall, NewCall};
+use super::usage::{GroupKey, Interval};
 use crate::domain::{ApiKeyId, LlmCallId, TenantId};
 use crate::error::Result;
 use crate::gateway::{Nanos, Provider, Usage};
@@ -167,6 +169,31 @@ pub struct CallFilter {
     pub cost_status: Option<String>,
 }
 
+/// One group of summed calls, as the database adds them up. A group key not grouped by, and the
+/// period without an interval, are `None`.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct UsageRow {
+    pub application: Option<String>,
+    pub project: Option<String>,
+    pub end_user: Option<String>,
+    pub api_key: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    /// The UTC bucket: `YYYY-MM-DDTHH`, `YYYY-MM-DD` or `YYYY-MM`.
+    pub period: Option<String>,
+    pub calls: i64,
+    /// Summed over priced calls only.
+    pub cost_nanos: i64,
+    pub priced_calls: i64,
+    pub unpriced_calls: i64,
+    pub input_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_5m_tokens: i64,
+    pub cache_write_1h_tokens: i64,
+    pub output_tokens: i64,
+    pub reasoning_tokens: i64,
+}
+
 /// Where the previous page ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CallCursor {
@@ -188,6 +215,16 @@ pub trait CallStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<CallRow>>;
     async fn call(&self, tenant: TenantId, id: LlmCallId) -> Result<Option<CallRow>>;
+    /// The filtered calls summed per group of `keys` and per UTC `interval` bucket, at most
+    /// `limit` groups (by period, then costliest first); with neither, one row of totals.
+    async fn usage(
+        &self,
+        tenant: TenantId,
+        filter: &CallFilter,
+        keys: &[GroupKey],
+        interval: Option<Interval>,
+        limit: u32,
+    ) -> Result<Vec<UsageRow>>;
     /// Unpriced calls in id order after `after`.
     async fn unpriced_calls(
         &self,

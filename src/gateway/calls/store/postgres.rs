@@ -12,6 +12,18 @@ use crate::store::{PgStore, Scope};
 
 type Q = Sql<Postgres>;
 
+/// The UTC bucket of `started_at` (a `TIMESTAMPTZ`), as the same text SQLite gives:
+/// `YYYY-MM-DDTHH`, `YYYY-MM-DD` or `YYYY-MM`, whatever the session's time zone.
+fn bucket(interval: Interval) -> &'static str {
+    match interval {
+        Interval::Hour => {
+            "to_char(date_trunc('hour', started_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD\"T\"HH24')"
+        }
+        Interval::Day => "to_char(date_trunc('day', started_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+        Interval::Month => "to_char(date_trunc('month', started_at AT TIME ZONE 'UTC'), 'YYYY-MM')",
+    }
+}
+
 #[async_trait]
 impl CallStore for PgStore {
     async fn insert_calls(&self, tenant: TenantId, rows: &[CallRow]) -> Result<u64> {
@@ -43,6 +55,21 @@ impl CallStore for PgStore {
     async fn call(&self, tenant: TenantId, id: LlmCallId) -> Result<Option<CallRow>> {
         let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
         let out = Q::call(&mut *tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn usage(
+        &self,
+        tenant: TenantId,
+        filter: &CallFilter,
+        keys: &[GroupKey],
+        interval: Option<Interval>,
+        limit: u32,
+    ) -> Result<Vec<UsageRow>> {
+        let mut q = Q::usage(tenant, filter, keys, interval.map(bucket), limit);
+        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
+        let out = q.build_query_as().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -1,7 +1,10 @@
-//! The calls' statements, written once for both backends.
+//! The calls' statements, written once for both backends. The usage sums differ only in the
+//! UTC bucket expression over `started_at`, which each backend passes in.
 //!
 //! Invariant: every statement carries the tenant; inserts are `ON CONFLICT (id) DO NOTHING`;
-//! `set_costs` only touches rows still `unpriced`.
+//! `set_costs` only touches rows still `unpriced`; usage sums add `cost_nanos`, which is NULL
+//! on every call but a priced one, so an unpriced call never adds $0. Group and bucket
+//! expressions come from fixed lists, never from the request.
 
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
 
@@ -12,6 +15,44 @@ const COLUMNS: &str = "id, source, api_key_id, provider, endpoint, application, 
      input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
      output_tokens, reasoning_tokens, cost_status, cost_nanos, priced_model, started_at, \
      latency_us, ttft_us, error";
+
+/// The sums of a usage row: cost only over priced calls (`cost_nanos` is NULL otherwise).
+const SUMS: &str = "COUNT(*) AS calls, \
+     CAST(COALESCE(SUM(cost_nanos), 0) AS BIGINT) AS cost_nanos, \
+     CAST(COALESCE(SUM(CASE WHEN cost_status = 'priced' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+     AS priced_calls, \
+     CAST(COALESCE(SUM(CASE WHEN cost_status = 'unpriced' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+     AS unpriced_calls, \
+     CAST(COALESCE(SUM(input_tokens), 0) AS BIGINT) AS input_tokens, \
+     CAST(COALESCE(SUM(cache_read_tokens), 0) AS BIGINT) AS cache_read_tokens, \
+     CAST(COALESCE(SUM(cache_write_5m_tokens), 0) AS BIGINT) AS cache_write_5m_tokens, \
+     CAST(COALESCE(SUM(cache_write_1h_tokens), 0) AS BIGINT) AS cache_write_1h_tokens, \
+     CAST(COALESCE(SUM(output_tokens), 0) AS BIGINT) AS output_tokens, \
+     CAST(COALESCE(SUM(reasoning_tokens), 0) AS BIGINT) AS reasoning_tokens";
+
+/// The column (or expression) a group key names, as text on both backends.
+fn group_expr(key: GroupKey) -> &'static str {
+    match key {
+        GroupKey::Application => "application",
+        GroupKey::Project => "project",
+        GroupKey::User => "end_user",
+        GroupKey::ApiKey => "CAST(api_key_id AS TEXT)",
+        GroupKey::Provider => "provider",
+        GroupKey::Model => "COALESCE(model_answered, model_requested)",
+    }
+}
+
+/// The result column of a group key ([`UsageRow`]'s field).
+fn group_alias(key: GroupKey) -> &'static str {
+    match key {
+        GroupKey::Application => "application",
+        GroupKey::Project => "project",
+        GroupKey::User => "end_user",
+        GroupKey::ApiKey => "api_key",
+        GroupKey::Provider => "provider",
+        GroupKey::Model => "model",
+    }
+}
 
 /// Rows per multi-row insert (backends chunk by it): 28 parameters each stays far below both backends' limits.
 pub(super) const CHUNK: usize = 500;
@@ -34,6 +75,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'r> CallRow: FromRow<'r, DB::Row>,
+    for<'r> UsageRow: FromRow<'r, DB::Row>,
     for<'r> (LlmCallId,): FromRow<'r, DB::Row>,
 {
     /// One multi-row insert of at most [`CHUNK`] rows, returning the ids that were new.
@@ -84,6 +126,23 @@ where
             "SELECT {COLUMNS} FROM llm_calls WHERE tenant_id = "
         ));
         q.push_bind(t);
+        Self::filtered(&mut q, f);
+        if let Some(cursor) = after {
+            q.push(" AND (started_at < ")
+                .push_bind(cursor.started_at)
+                .push(" OR (started_at = ")
+                .push_bind(cursor.started_at)
+                .push(" AND id < ")
+                .push_bind(cursor.id)
+                .push("))");
+        }
+        q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        q
+    }
+
+    /// The filter's conditions, after `WHERE tenant_id = ...`.
+    fn filtered<'a>(q: &mut QueryBuilder<'a, DB>, f: &'a CallFilter) {
         if let Some(from) = f.from {
             q.push(" AND started_at >= ").push_bind(from);
         }
@@ -108,17 +167,52 @@ where
             q.push(" AND COALESCE(model_answered, model_requested) = ")
                 .push_bind(model.as_str());
         }
-        if let Some(cursor) = after {
-            q.push(" AND (started_at < ")
-                .push_bind(cursor.started_at)
-                .push(" OR (started_at = ")
-                .push_bind(cursor.started_at)
-                .push(" AND id < ")
-                .push_bind(cursor.id)
-                .push("))");
+    }
+
+    /// The filtered calls summed per group of `keys` and per `bucket` (the backend's bucket
+    /// expression over `started_at`), at most `limit` groups: by period, then costliest first.
+    /// Without keys or bucket, one row of totals.
+    pub(super) fn usage<'a>(
+        t: TenantId,
+        f: &'a CallFilter,
+        keys: &[GroupKey],
+        bucket: Option<&str>,
+        limit: u32,
+    ) -> QueryBuilder<'a, DB> {
+        let mut grouped: Vec<String> = Vec::new();
+        let mut select = String::from("SELECT ");
+        for key in GroupKey::ALL {
+            let expr = group_expr(*key);
+            if keys.contains(key) {
+                grouped.push(expr.to_owned());
+                select.push_str(&format!("{expr} AS {}, ", group_alias(*key)));
+            } else {
+                select.push_str(&format!("CAST(NULL AS TEXT) AS {}, ", group_alias(*key)));
+            }
         }
-        q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
-            .push_bind(i64::from(limit));
+        match bucket {
+            Some(b) => {
+                grouped.push(b.to_owned());
+                select.push_str(&format!("{b} AS period, "));
+            }
+            None => select.push_str("CAST(NULL AS TEXT) AS period, "),
+        }
+        select.push_str(SUMS);
+        select.push_str(" FROM llm_calls WHERE tenant_id = ");
+        let mut q = QueryBuilder::new(select);
+        q.push_bind(t);
+        Self::filtered(&mut q, f);
+        if !grouped.is_empty() {
+            q.push(format!(" GROUP BY {}", grouped.join(", ")));
+            let mut order: Vec<String> = bucket.map(str::to_owned).into_iter().collect();
+            order.push("SUM(cost_nanos) IS NULL, SUM(cost_nanos) DESC, COUNT(*) DESC".into());
+            for key in keys {
+                let expr = group_expr(*key);
+                order.push(format!("{expr} IS NULL, {expr}"));
+            }
+            q.push(format!(" ORDER BY {}", order.join(", ")));
+        }
+        q.push(" LIMIT ").push_bind(i64::from(limit));
         q
     }
 

@@ -10,6 +10,16 @@ use crate::store::SqliteStore;
 
 type Q = Sql<Sqlite>;
 
+/// The UTC bucket of `started_at`, stored as fixed-width text `YYYY-MM-DDTHH:MM:SS.ffffffZ`:
+/// its first 13, 10 or 7 characters.
+fn bucket(interval: Interval) -> &'static str {
+    match interval {
+        Interval::Hour => "substr(started_at, 1, 13)",
+        Interval::Day => "substr(started_at, 1, 10)",
+        Interval::Month => "substr(started_at, 1, 7)",
+    }
+}
+
 #[async_trait]
 impl CallStore for SqliteStore {
     async fn insert_calls(&self, tenant: TenantId, rows: &[CallRow]) -> Result<u64> {
@@ -37,6 +47,18 @@ impl CallStore for SqliteStore {
 
     async fn call(&self, tenant: TenantId, id: LlmCallId) -> Result<Option<CallRow>> {
         Q::call(&mut *self.pool.acquire().await?, tenant, id).await
+    }
+
+    async fn usage(
+        &self,
+        tenant: TenantId,
+        filter: &CallFilter,
+        keys: &[GroupKey],
+        interval: Option<Interval>,
+        limit: u32,
+    ) -> Result<Vec<UsageRow>> {
+        let mut q = Q::usage(tenant, filter, keys, interval.map(bucket), limit);
+        Ok(q.build_query_as().fetch_all(&self.pool).await?)
     }
 
     async fn unpriced_calls(
