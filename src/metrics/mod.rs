@@ -58,6 +58,11 @@ struct JobLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: String,
 }
@@ -86,6 +91,7 @@ pub struct Metrics {
     admin_actions: Family<ActionLabels, Counter>,
     audit_events: Family<ActionLabels, Counter>,
     jobs: Family<JobLabels, Gauge>,
+    llm_unpriced_calls: Family<ProviderLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -115,6 +121,7 @@ impl Metrics {
             admin_actions: Family::default(),
             audit_events: Family::default(),
             jobs: Family::default(),
+            llm_unpriced_calls: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -202,6 +209,11 @@ impl Metrics {
             "Background jobs by kind and state, sampled at scrape",
             metrics.jobs.clone(),
         );
+        registry.register(
+            "llm_unpriced_calls",
+            "LLM calls whose model the price catalog does not know, by provider",
+            metrics.llm_unpriced_calls.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -213,6 +225,15 @@ impl Metrics {
         self.audit_events
             .get_or_create(&ActionLabels {
                 action: action.to_owned(),
+            })
+            .inc();
+    }
+
+    /// An LLM call the catalog could not price (`provider` is one of the fixed provider names).
+    pub fn llm_unpriced_call(&self, provider: &str) {
+        self.llm_unpriced_calls
+            .get_or_create(&ProviderLabels {
+                provider: provider.to_owned(),
             })
             .inc();
     }

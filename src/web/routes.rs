@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::{health, openapi};
 use crate::app::AppState;
 use crate::detect::routes as detect;
+use crate::gateway::pricing::routes as prices;
 use crate::gateway::providers::routes as providers;
 use crate::identity::account::routes::{me, password};
 use crate::identity::login::routes as login;
@@ -90,6 +91,8 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(plaid::remove))
         .routes(routes!(providers::list, providers::set))
         .routes(routes!(providers::delete))
+        .routes(routes!(prices::list))
+        .routes(routes!(prices::overrides, prices::put, prices::delete))
         .route_layer(from_fn_with_state(
             auth::Gate::from_ref(state),
             auth::require_principal,
