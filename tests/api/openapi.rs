@@ -24,6 +24,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "DELETE /api/v1/auth/sessions/{id}",
             "DELETE /api/v1/detection/snoozes/{id}",
             "DELETE /api/v1/plaid/items/{id}",
+            "DELETE /api/v1/prices/overrides",
             "DELETE /api/v1/providers/{id}",
             "DELETE /api/v1/tenants/{id}",
             "DELETE /api/v1/users/{id}",
@@ -44,6 +45,8 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "GET /api/v1/imports",
             "GET /api/v1/me",
             "GET /api/v1/plaid/items",
+            "GET /api/v1/prices",
+            "GET /api/v1/prices/overrides",
             "GET /api/v1/providers",
             "GET /api/v1/security/alerts",
             "GET /api/v1/settings",
@@ -89,6 +92,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "POST /api/v1/users/{id}/unlock",
             "POST /api/v1/vendors",
             "PUT /api/v1/detection/config",
+            "PUT /api/v1/prices/overrides",
         ]
     );
     // Protected operations declare bearer authentication; public ones do not.
