@@ -203,14 +203,21 @@ impl ApplicationBuilder {
             keyring.clone(),
             config.outbound,
         ));
-        let prices = Arc::new(PriceBook::new(crate::gateway::prices::shipped().map_err(
-            |e| Error::Internal(anyhow::anyhow!("the shipped LLM price catalog: {e}")),
-        )?));
+        // The newest imported catalog (else the shipped one) with every tenant's overrides.
+        let prices: Arc<PriceBook> = Arc::new(
+            crate::gateway::pricing::load_book(store.as_ref())
+                .await
+                .map_err(|e| Error::Internal(anyhow::anyhow!("the LLM price catalog: {e}")))?,
+        );
+        let unpriced = crate::gateway::pricing::UnpricedAlerts::new(store.clone(), metrics.clone());
         let (recorder, recorder_task) = Recorder::start(Writer {
             store: store.clone(),
             ledger: ledger.clone(),
             prices: prices.clone(),
-            observer: Some(metrics.clone()),
+            observer: Some(Arc::new(crate::gateway::calls::record::Observers(vec![
+                metrics.clone(),
+                Arc::new(unpriced),
+            ]))),
         });
         // Registered after the job runner, so it drains before it: shutdown writes every call
         // the HTTP server relayed before the stores close.

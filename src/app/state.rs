@@ -24,6 +24,8 @@ use crate::domain::TenantId;
 use crate::error::Result;
 use crate::events::Events;
 use crate::gateway::calls::CallStore;
+use crate::gateway::pricing::routes::PricesState;
+use crate::gateway::pricing::{Overrides, PriceStore};
 use crate::gateway::providers::routes::ProvidersState;
 use crate::gateway::providers::{ProviderStore, Providers};
 use crate::identity::credentials::password::PasswordHasher;
@@ -55,6 +57,7 @@ pub trait Store:
     + DetectStore
     + CallStore
     + ProviderStore
+    + PriceStore
 {
 }
 impl<T> Store for T where
@@ -70,6 +73,7 @@ impl<T> Store for T where
         + DetectStore
         + CallStore
         + ProviderStore
+        + PriceStore
 {
 }
 
@@ -195,6 +199,18 @@ impl FromRef<AppState> for ProvidersState {
     fn from_ref(state: &AppState) -> Self {
         ProvidersState {
             providers: state.providers.clone(),
+            events: state.events.clone(),
+        }
+    }
+}
+
+impl FromRef<AppState> for PricesState {
+    fn from_ref(state: &AppState) -> Self {
+        PricesState {
+            overrides: Overrides {
+                store: state.store.clone(),
+                book: state.prices.clone(),
+            },
             events: state.events.clone(),
         }
     }

@@ -19,6 +19,7 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
         Command::Jobs(command) => super::jobs::run(command, out).await,
         Command::Import(args) => super::import::run(args, out).await,
         Command::Detect(command) => super::detect::run(command, out).await,
+        Command::Prices(command) => super::prices::run(command, out).await,
     }
 }
 

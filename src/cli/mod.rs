@@ -9,6 +9,7 @@ mod identity;
 mod import;
 mod jobs;
 mod keys;
+mod prices;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,6 +25,7 @@ Examples:
   auditpulse tenant create \"Acme Corp\" --slug acme
   auditpulse user create --email jane@acme.example --tenant acme --role admin
   auditpulse jobs list --state dead
+  auditpulse prices reprice --unpriced --tenant acme
 
 Configuration comes from environment variables and a .env file in the working directory;
 see .env.example for every variable and its default.";
@@ -106,6 +108,9 @@ pub enum Command {
     /// Detection: back-fill risk scores, retrain the isolation forest.
     #[command(subcommand)]
     Detect(detect::DetectCommand),
+    /// The LLM price catalog: import a newer one, list it, reprice unpriced calls.
+    #[command(subcommand)]
+    Prices(prices::PricesCommand),
 }
 
 #[derive(Debug, Subcommand)]

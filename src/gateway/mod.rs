@@ -4,7 +4,8 @@
 //!
 //! The map: `model` (providers, token usage in one provider-neutral shape, nano-dollar costs),
 //! `prices` (the catalog: dated prices per model with tiers, exact cost arithmetic, the shipped
-//! data set and tenant overrides), `stream` (what a request asks for and the
+//! data set and tenant overrides), `pricing` (imported catalogs and overrides in storage, the
+//! price book loaded from them, repricing, the price routes, the unpriced-model alert), `stream` (what a request asks for and the
 //! one change made to it, the streaming tap that forwards an answer while reading its usage,
 //! usage from whole bodies, the incremental server-sent-events reader), `providers`
 //! (each tenant's upstream keys, sealed at rest, and the look-up the proxy makes per call),
@@ -18,6 +19,7 @@
 pub mod calls;
 pub mod model;
 pub mod prices;
+pub mod pricing;
 pub mod providers;
 pub mod proxy;
 pub mod stream;

@@ -64,6 +64,11 @@ struct JobLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: String,
 }
@@ -93,6 +98,7 @@ pub struct Metrics {
     audit_events: Family<ActionLabels, Counter>,
     jobs: Family<JobLabels, Gauge>,
     llm: llm::LlmMetrics,
+    llm_unpriced_calls: Family<ProviderLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -123,6 +129,7 @@ impl Metrics {
             audit_events: Family::default(),
             jobs: Family::default(),
             llm: llm::LlmMetrics::new(),
+            llm_unpriced_calls: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -211,6 +218,11 @@ impl Metrics {
             metrics.jobs.clone(),
         );
         metrics.llm.register(&mut registry);
+        registry.register(
+            "llm_unpriced_calls",
+            "LLM calls whose model the price catalog does not know, by provider",
+            metrics.llm_unpriced_calls.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -227,6 +239,15 @@ impl Metrics {
         self.audit_events
             .get_or_create(&ActionLabels {
                 action: action.to_owned(),
+            })
+            .inc();
+    }
+
+    /// An LLM call the catalog could not price (`provider` is one of the fixed provider names).
+    pub fn llm_unpriced_call(&self, provider: &str) {
+        self.llm_unpriced_calls
+            .get_or_create(&ProviderLabels {
+                provider: provider.to_owned(),
             })
             .inc();
     }

@@ -40,6 +40,8 @@ pub enum SecurityAlertKind {
     RefreshTokenReuse,
     /// A bank connection (Plaid item) needs its owner: log in again through Link.
     BankConnectionAttention,
+    /// LLM calls to a model the price catalog does not know: their cost is unknown.
+    UnpricedModel,
 }
 
 #[derive(
@@ -63,6 +65,7 @@ impl SecurityAlertKind {
             SecurityAlertKind::ApiAbuse => "api_abuse",
             SecurityAlertKind::RefreshTokenReuse => "refresh_token_reuse",
             SecurityAlertKind::BankConnectionAttention => "bank_connection_attention",
+            SecurityAlertKind::UnpricedModel => "unpriced_model",
         }
     }
 
@@ -71,7 +74,7 @@ impl SecurityAlertKind {
     }
 }
 
-const ALL_KINDS: [SecurityAlertKind; 7] = [
+const ALL_KINDS: [SecurityAlertKind; 8] = [
     SecurityAlertKind::FailedLoginSpike,
     SecurityAlertKind::NewLoginSource,
     SecurityAlertKind::UnusualLoginHour,
@@ -79,6 +82,7 @@ const ALL_KINDS: [SecurityAlertKind; 7] = [
     SecurityAlertKind::ApiAbuse,
     SecurityAlertKind::RefreshTokenReuse,
     SecurityAlertKind::BankConnectionAttention,
+    SecurityAlertKind::UnpricedModel,
 ];
 
 impl Severity {

@@ -13,6 +13,7 @@ use super::{health, openapi};
 use crate::app::AppState;
 use crate::detect::routes as detect;
 use crate::gateway::calls::routes as llm;
+use crate::gateway::pricing::routes as prices;
 use crate::gateway::providers::routes as providers;
 use crate::identity::account::routes::{me, password};
 use crate::identity::login::routes as login;
@@ -94,6 +95,8 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(llm::calls::list))
         .routes(routes!(llm::calls::get))
         .routes(routes!(llm::usage::usage))
+        .routes(routes!(prices::list))
+        .routes(routes!(prices::overrides, prices::put, prices::delete))
         .route_layer(from_fn_with_state(
             auth::Gate::from_ref(state),
             auth::require_principal,

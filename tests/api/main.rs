@@ -45,6 +45,7 @@ mod plaid_items;
 mod plaid_store;
 mod plaid_sync;
 mod plaid_webhook;
+mod prices;
 mod providers;
 mod ratelimit;
 mod refresh;

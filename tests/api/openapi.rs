@@ -24,6 +24,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "DELETE /api/v1/auth/sessions/{id}",
             "DELETE /api/v1/detection/snoozes/{id}",
             "DELETE /api/v1/plaid/items/{id}",
+            "DELETE /api/v1/prices/overrides",
             "DELETE /api/v1/providers/{id}",
             "DELETE /api/v1/tenants/{id}",
             "DELETE /api/v1/users/{id}",
@@ -47,6 +48,8 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "GET /api/v1/llm/usage",
             "GET /api/v1/me",
             "GET /api/v1/plaid/items",
+            "GET /api/v1/prices",
+            "GET /api/v1/prices/overrides",
             "GET /api/v1/providers",
             "GET /api/v1/security/alerts",
             "GET /api/v1/settings",
@@ -92,6 +95,7 @@ async fn the_document_is_openapi_3_1_and_lists_every_route() {
             "POST /api/v1/users/{id}/unlock",
             "POST /api/v1/vendors",
             "PUT /api/v1/detection/config",
+            "PUT /api/v1/prices/overrides",
         ]
     );
     // Protected operations declare bearer authentication; public ones do not.

@@ -32,6 +32,17 @@ pub trait Observer: Send + Sync {
     fn written(&self, tenant: TenantId, call: &NewCall, cost: &CallCost);
 }
 
+/// Several observers told in turn (metrics, the unpriced-model alert).
+pub struct Observers(pub Vec<Arc<dyn Observer>>);
+
+impl Observer for Observers {
+    fn written(&self, tenant: TenantId, call: &NewCall, cost: &CallCost) {
+        for observer in &self.0 {
+            observer.written(tenant, call, cost);
+        }
+    }
+}
+
 /// Prices a call with the tenant's catalog: `no_usage` without tokens, `unpriced` when the
 /// catalog does not know the model, otherwise the exact cost.
 pub fn cost_of(catalog: &Catalog, call: &NewCall) -> CallCost {

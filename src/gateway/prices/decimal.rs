@@ -44,9 +44,27 @@ pub fn parse_price(text: &str) -> Result<NanosPerMtok, Error> {
         .ok_or_else(too_big)
 }
 
+/// The decimal text of a price: 37,500,000 is `"0.0375"`; [`parse_price`] reads it back exactly.
+pub fn format_price(price: NanosPerMtok) -> String {
+    let (whole, frac) = (price / 1_000_000_000, price % 1_000_000_000);
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{frac:09}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prices_format_as_the_text_they_parse_from() {
+        for text in ["0.0375", "3", "22.5", "0.000000001", "0", "1234.56789"] {
+            let n = parse_price(text).unwrap();
+            assert_eq!(format_price(n), text);
+        }
+    }
 
     #[test]
     fn prices_parse_exactly() {

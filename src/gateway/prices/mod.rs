@@ -21,6 +21,6 @@ mod tests;
 
 pub use book::PriceBook;
 pub use catalog::Catalog;
-pub use decimal::{parse_price, NanosPerMtok};
+pub use decimal::{format_price, parse_price, NanosPerMtok};
 pub use model::{Breakdown, Dated, Line, ModelPrices, Origin, Override, PriceSet, Priced, Tier};
-pub use shipped::shipped;
+pub use shipped::{parse, shipped};
