@@ -26,7 +26,9 @@
 # BENCH_MODES (default "plain stream"), BENCH_SECONDS (default 10), BENCH_WARMUP (default 3),
 # BENCH_LOAD_THREADS (generator workers, default 2), BENCH_MOCK_THREADS (default 1),
 # BENCH_BIN / BENCH_TOOL (skip the build), BENCH_PORT (first port tried, default 18480),
-# BENCH_LOG_LEVEL (the server's LOG_LEVEL, default warn).
+# BENCH_LOG_LEVEL (the server's LOG_LEVEL, default warn), BENCH_PERF="RATE MODE" (e.g. "2000 plain":
+# `perf record` the server during that step's measured seconds; reports by thread and by symbol
+# next to the results).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -142,8 +144,25 @@ for rate in $RATES; do
             --warmup "$WARMUP" --threads "$LOAD_THREADS")
         [[ $mode == stream ]] && args+=(--stream)
         log "step: $rate requests/s to each of direct and gateway, $mode, ${WARMUP}s warm-up + ${SECONDS_}s"
+        PERF_PID=
+        if [[ ${BENCH_PERF:-} == "$rate $mode" ]]; then
+            command -v perf >/dev/null || die "BENCH_PERF is set but perf is not installed"
+            PERF_DATA=$RESULTS_DIR/gateway-$STAMP-$rate-$mode.perf.data
+            (sleep "$WARMUP" && exec perf record -q -F 999 -g -p "$SERVER_PID" -o "$PERF_DATA" -- sleep "$SECONDS_") \
+                >"$OUT/perf.log" 2>&1 &
+            PERF_PID=$!
+            BG_PIDS+=("$PERF_PID")
+        fi
         BENCH_PROVIDER_KEY=$PROVIDER_KEY BENCH_GATEWAY_KEY=$API_KEY "$TOOL" "${args[@]}" \
             >"$OUT/step-$rate-$mode.txt" 2>&1 || die "the load step failed: $(tail -n 5 "$OUT/step-$rate-$mode.txt")"
+        if [[ -n $PERF_PID ]]; then
+            wait "$PERF_PID" || log "perf record failed: $(cat "$OUT/perf.log")"
+            perf report -i "$PERF_DATA" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep . | head -n 15 \
+                >"$RESULTS_DIR/gateway-$STAMP-$rate-$mode.perf-threads.txt" || true
+            perf report -i "$PERF_DATA" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep . | head -n 60 \
+                >"$RESULTS_DIR/gateway-$STAMP-$rate-$mode.perf-symbols.txt" || true
+            log "perf profile of the server during this step: $RESULTS_DIR/gateway-$STAMP-$rate-$mode.perf-*.txt"
+        fi
         alive "$SERVER_PID" || die "the server died during the $rate/$mode step"
         echo "RSS mode=$mode rate=$rate vmrss_kb=$(proc_kb "$SERVER_PID" VmRSS)" >>"$OUT/step-$rate-$mode.txt"
         grep -E '^(RESULT|ADDED|ERROR|RSS) ' "$OUT/step-$rate-$mode.txt" | tee -a "$OUT/results.txt" >&2
