@@ -135,6 +135,11 @@ IDLE_RSS_KB=$(proc_kb "$SERVER_PID" VmRSS)
 ) >"$OUT/rss.txt" &
 BG_PIDS+=($!)
 
+# cpu_ticks PID: user + system CPU time of a process, in clock ticks.
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# per_request TICKS0 TICKS1 REQUESTS: microseconds of CPU per request.
+per_request() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (b - a) * 1e6 / hz / n }'; }
+
 # --- the steps -----------------------------------------------------------------------------------
 
 : >"$OUT/results.txt"
@@ -154,7 +159,15 @@ for rate in $RATES; do
             BG_PIDS+=("$PERF_PID")
         fi
         BENCH_PROVIDER_KEY=$PROVIDER_KEY BENCH_GATEWAY_KEY=$API_KEY "$TOOL" "${args[@]}" \
-            >"$OUT/step-$rate-$mode.txt" 2>&1 || die "the load step failed: $(tail -n 5 "$OUT/step-$rate-$mode.txt")"
+            >"$OUT/step-$rate-$mode.txt" 2>&1 &
+        LOAD_PID=$!
+        server_cpu0=$(cpu_ticks "$SERVER_PID") mock_cpu0=$(cpu_ticks "$MOCK_PID")
+        wait "$LOAD_PID" || die "the load step failed: $(tail -n 5 "$OUT/step-$rate-$mode.txt")"
+        # CPU per request: the server's and the mock's CPU time over the whole step (warm-up
+        # included) divided by the requests each served in it.
+        total_requests=$(awk -v r="$rate" -v s="$SECONDS_" -v w="$WARMUP" 'BEGIN { printf "%d", r * (s + w) }')
+        echo "CPU mode=$mode rate=$rate server_us_per_request=$(per_request "$server_cpu0" "$(cpu_ticks "$SERVER_PID")" "$total_requests") mock_us_per_request=$(per_request "$mock_cpu0" "$(cpu_ticks "$MOCK_PID")" $((total_requests * 2)))" \
+            >>"$OUT/step-$rate-$mode.txt"
         if [[ -n $PERF_PID ]]; then
             wait "$PERF_PID" || log "perf record failed: $(cat "$OUT/perf.log")"
             perf report -i "$PERF_DATA" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep . | head -n 15 \
@@ -165,7 +178,7 @@ for rate in $RATES; do
         fi
         alive "$SERVER_PID" || die "the server died during the $rate/$mode step"
         echo "RSS mode=$mode rate=$rate vmrss_kb=$(proc_kb "$SERVER_PID" VmRSS)" >>"$OUT/step-$rate-$mode.txt"
-        grep -E '^(RESULT|ADDED|ERROR|RSS) ' "$OUT/step-$rate-$mode.txt" | tee -a "$OUT/results.txt" >&2
+        grep -E '^(RESULT|ADDED|ERROR|RSS|CPU) ' "$OUT/step-$rate-$mode.txt" | tee -a "$OUT/results.txt" >&2
     done
 done
 HWM_KB=$(proc_kb "$SERVER_PID" VmHWM)
@@ -197,9 +210,11 @@ row() { printf '%-6s %-6s %-8s %7s %8s %8s %8s %8s %8s %8s %7s %6s\n' "$@"; }
             done
             a=$(line_of ADDED "$mode" "$rate")
             r=$(line_of RSS "$mode" "$rate")
-            printf '%-6s %-6s %-8s added p50 %s ms, p90 %s ms, p99 %s ms; server VmRSS after the step %s MiB\n' \
+            c=$(line_of CPU "$mode" "$rate")
+            printf '%-6s %-6s %-8s added p50 %s ms, p90 %s ms, p99 %s ms; server VmRSS after the step %s MiB; CPU per request: server %s us, mock %s us\n' \
                 "$rate" "$mode" "added" "$(ms "$(field "$a" p50_us)")" "$(ms "$(field "$a" p90_us)")" \
-                "$(ms "$(field "$a" p99_us)")" "$(mib "$(field "$r" vmrss_kb)")"
+                "$(ms "$(field "$a" p99_us)")" "$(mib "$(field "$r" vmrss_kb)")" \
+                "$(field "$c" server_us_per_request)" "$(field "$c" mock_us_per_request)"
         done
     done
     echo

@@ -159,11 +159,8 @@ async fn one(side: &Side, body: Bytes, stream: bool) -> Result<(u64, u64), Strin
         .send()
         .await
         .map_err(|e| {
-            if e.is_connect() {
-                "connect".to_owned()
-            } else {
-                "send".to_owned()
-            }
+            let kind = if e.is_connect() { "connect" } else { "send" };
+            format!("{kind}: {}", root_cause(&e))
         })?;
     let status = response.status();
     let mut whole = Vec::with_capacity(2048);
@@ -187,6 +184,15 @@ async fn one(side: &Side, body: Bytes, stream: bool) -> Result<(u64, u64), Strin
         return Err("incomplete answer".into());
     }
     Ok((micros(latency), micros(first.unwrap_or(latency))))
+}
+
+/// The innermost cause of an error (e.g. "connection reset by peer"), for the error kind.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 /// The mock's whole answer: its usage, and for a stream `[DONE]` last.
