@@ -170,7 +170,7 @@ for rate in $RATES; do
             >>"$OUT/step-$rate-$mode.txt"
         if [[ -n $PERF_PID ]]; then
             wait "$PERF_PID" || log "perf record failed: $(cat "$OUT/perf.log")"
-            perf report -i "$PERF_DATA" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep . | head -n 15 \
+            perf report -i "$PERF_DATA" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | grep . | head -n 15 \
                 >"$RESULTS_DIR/gateway-$STAMP-$rate-$mode.perf-threads.txt" || true
             perf report -i "$PERF_DATA" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep . | head -n 60 \
                 >"$RESULTS_DIR/gateway-$STAMP-$rate-$mode.perf-symbols.txt" || true
