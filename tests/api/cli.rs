@@ -54,6 +54,9 @@ fn help_explains_every_command_with_an_example() {
         vec!["jobs", "--help"],
         vec!["jobs", "list", "--help"],
         vec!["import", "--help"],
+        vec!["prices", "import", "--help"],
+        vec!["prices", "list", "--help"],
+        vec!["prices", "reprice", "--help"],
     ] {
         let out = run(dir.path(), &args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");

@@ -327,3 +327,41 @@ async fn the_cli_imports_lists_and_reprices(backend: Backend) {
 }
 
 on_both_backends!(the_cli_imports_lists_and_reprices);
+
+async fn an_override_for_the_same_date_replaces_and_tenants_stay_apart(backend: Backend) {
+    use auditpulse::gateway::pricing::OverrideRow;
+    let (_db, store) = crate::crypto::migrated(backend).await;
+    let (a, b) = (
+        crate::crypto::tenant(&store, "a").await,
+        crate::crypto::tenant(&store, "b").await,
+    );
+    let row = |tenant, input: &str| OverrideRow {
+        tenant_id: tenant,
+        provider: "openai".into(),
+        model: "gpt-4o".into(),
+        effective_from: "2026-01-01".parse().unwrap(),
+        prices_json: json!({"prices": {"input": input, "output": "1"}}).to_string(),
+        created_by: "admin".into(),
+        created_at: auditpulse::store::Time(auditpulse::domain::time::now()),
+    };
+    assert!(!store.put_price_override(&row(a, "1")).await.unwrap());
+    assert!(store.put_price_override(&row(a, "2")).await.unwrap());
+    let mine = store.price_overrides(a).await.unwrap();
+    assert_eq!(mine.len(), 1, "the same date replaces");
+    assert!(mine[0].prices_json.contains("\"2\""));
+    assert!(store.price_overrides(b).await.unwrap().is_empty());
+    store.put_price_override(&row(b, "3")).await.unwrap();
+    assert_eq!(store.all_price_overrides().await.unwrap().len(), 2);
+    let day = "2026-01-01".parse().unwrap();
+    assert!(!store
+        .delete_price_override(b, "anthropic", "gpt-4o", day)
+        .await
+        .unwrap());
+    assert!(store
+        .delete_price_override(a, "openai", "gpt-4o", day)
+        .await
+        .unwrap());
+    assert_eq!(store.price_overrides(b).await.unwrap().len(), 1);
+}
+
+on_both_backends!(an_override_for_the_same_date_replaces_and_tenants_stay_apart);
