@@ -242,7 +242,27 @@ fn help_shows_an_example_for_each_identity_command() {
     }
 }
 
-crate::on_both_backends!(
+/// As `on_both_backends!`, on a two-worker runtime: `run` blocks its thread while the command
+/// runs, and the server in this process must keep serving (its audit writer may hold a lock the
+/// command waits for) on the other worker.
+macro_rules! on_both_backends_threaded {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(postgres_tests), ignore = "set AUDITPULSE_TEST_POSTGRES_URL to run on PostgreSQL")]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_backends_threaded!(
     tenant_and_user_created_on_the_command_line_can_log_in,
     system_administrators_are_made_with_or_without_a_tenant,
     bad_input_is_one_line_and_a_failing_exit_code,
