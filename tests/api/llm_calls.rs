@@ -8,7 +8,7 @@ use std::sync::Arc;
 use auditpulse::crypto::Keyring;
 use auditpulse::domain::{time, ApiKeyId, LlmCallId, TenantId};
 use auditpulse::gateway::calls::{
-    Attribution, CallFilter, CallSource, NewCall, Outcome, Recorder, Writer,
+    Attribution, CallFilter, CallOutcome, CallSource, NewCall, Recorder, Writer,
 };
 use auditpulse::gateway::prices::{shipped, PriceBook};
 use auditpulse::gateway::{Provider, Usage};
@@ -36,7 +36,7 @@ fn call(tenant: TenantId, model: &str, usage: Option<Usage>) -> NewCall {
         response_id: Some("chatcmpl-1".into()),
         streamed: true,
         http_status: Some(200),
-        outcome: Outcome::Completed,
+        outcome: CallOutcome::Completed,
         usage,
         started_at: "2025-06-01T12:00:00Z".parse().unwrap(),
         latency_us: 1_500,
@@ -91,7 +91,7 @@ async fn a_priced_call_is_one_exact_spend_event(backend: Backend) {
         Some(Usage::from_openai(10, 0, 0, 5, 0)),
     );
     let error = NewCall {
-        outcome: Outcome::ProviderError,
+        outcome: CallOutcome::ProviderError,
         http_status: Some(429),
         ..call(a, "gpt-4o-mini", None)
     };

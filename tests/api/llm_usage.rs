@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use auditpulse::auth::Role;
 use auditpulse::domain::{ApiKeyId, LlmCallId, TenantId};
-use auditpulse::gateway::calls::{Attribution, CallSource, NewCall, Outcome, Writer};
+use auditpulse::gateway::calls::{Attribution, CallOutcome, CallSource, NewCall, Writer};
 use auditpulse::gateway::{Provider, Usage};
 use serde_json::{json, Value};
 
@@ -41,9 +41,9 @@ fn call(
         streamed: false,
         http_status: Some(200),
         outcome: if usage.is_some() {
-            Outcome::Completed
+            CallOutcome::Completed
         } else {
-            Outcome::ProviderError
+            CallOutcome::ProviderError
         },
         usage,
         started_at: at.parse().unwrap(),

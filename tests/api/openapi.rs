@@ -244,3 +244,66 @@ async fn filters_errors_and_body_rules_are_documented() {
         1
     );
 }
+
+/// Every parameter is where the document says (a path parameter is in the path's template, so a
+/// query struct documented `in: path` is caught) and every schema reference resolves (two types
+/// with one schema name, or a type never registered, would leave a client guessing).
+#[tokio::test]
+async fn parameters_and_schema_references_are_consistent() {
+    let app = TestApp::spawn().await;
+    let doc: serde_json::Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let in_template = path.contains(&format!("{{{name}}}"));
+                assert_eq!(
+                    parameter["in"] == "path",
+                    in_template,
+                    "{method} {path}: parameter {name} is documented in {}",
+                    parameter["in"]
+                );
+            }
+        }
+    }
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for reference in refs {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        assert!(
+            schemas.contains_key(name),
+            "unresolved reference {reference}"
+        );
+    }
+    // The call outcome and the audit outcome are different enums under different names.
+    let audit_outcome = &schemas["Outcome"]["enum"];
+    assert!(
+        audit_outcome.as_array().unwrap().contains(&"denied".into()),
+        "{audit_outcome}"
+    );
+    let call_outcome = &schemas["CallOutcome"]["enum"];
+    assert!(
+        call_outcome
+            .as_array()
+            .unwrap()
+            .contains(&"completed".into()),
+        "{call_outcome}"
+    );
+}
+
+fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v.as_str()) {
+                    ("$ref", Some(target)) => out.push(target.to_owned()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use auditpulse::auth::Role;
 use auditpulse::domain::{LlmCallId, TenantId};
-use auditpulse::gateway::calls::{Attribution, CallSource, NewCall, Outcome, Writer};
+use auditpulse::gateway::calls::{Attribution, CallOutcome, CallSource, NewCall, Writer};
 use auditpulse::gateway::pricing::{self, UnpricedAlerts};
 use auditpulse::gateway::{Provider, Usage};
 use auditpulse::ledger::{Source, SpendFilter};
@@ -37,7 +37,7 @@ fn call(tenant: TenantId, model: &str, usage: Usage) -> NewCall {
         response_id: None,
         streamed: false,
         http_status: Some(200),
-        outcome: Outcome::Completed,
+        outcome: CallOutcome::Completed,
         usage: Some(usage),
         started_at: "2025-06-01T12:00:00Z".parse().unwrap(),
         latency_us: 1_000,

@@ -344,8 +344,9 @@ async fn base_urls_are_held_to_the_outbound_policy(backend: Backend) {
     let local = json!({"provider": "openai", "api_key": OPENAI_KEY,
         "base_url": "http://127.0.0.1:9/openai"});
     let error = error_of(set(&app, &admin, local.clone()).await).await;
-    assert_eq!(error["code"], "bad_request", "{error}");
-    let message = error["message"].as_str().unwrap();
+    assert_eq!(error["code"], "validation_failed", "{error}");
+    assert_eq!(error["fields"][0]["field"], "base_url", "{error}");
+    let message = error["fields"][0]["message"].as_str().unwrap();
     assert!(
         message.contains("base_url") && message.contains(vars::ALLOW_PRIVATE_OUTBOUND),
         "{message}"
@@ -358,7 +359,7 @@ async fn base_urls_are_held_to_the_outbound_policy(backend: Backend) {
     ] {
         let body = json!({"provider": "openai", "api_key": OPENAI_KEY, "base_url": refused});
         let response = set(&app, &admin, body).await;
-        assert_eq!(response.status(), 400, "{refused}");
+        assert_eq!(response.status(), 422, "{refused}");
     }
     assert_eq!(
         listed(&app, &admin).await["items"],

@@ -15,7 +15,7 @@ pub mod routes;
 pub mod store;
 pub mod usage;
 
-pub use model::{Attribution, CallCost, CallSource, CostStatus, LlmCall, NewCall, Outcome};
+pub use model::{Attribution, CallCost, CallOutcome, CallSource, CostStatus, LlmCall, NewCall};
 pub use record::{cost_of, Recorder, RecorderTask, Writer};
 pub use store::{CallCursor, CallFilter, CallRow, CallStore, UsageRow};
 pub use usage::{GroupKey, Interval, UsageGroup, UsageSums};

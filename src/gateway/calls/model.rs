@@ -12,7 +12,7 @@ use crate::gateway::{Nanos, Provider, Usage};
 
 text_enum!(
     /// How a call ended.
-    Outcome {
+    CallOutcome {
         /// The provider answered with a success status and the whole answer reached the client.
         Completed = "completed",
         /// The provider answered with an error status (relayed to the client unchanged).
@@ -65,7 +65,7 @@ pub struct NewCall {
     pub response_id: Option<String>,
     pub streamed: bool,
     pub http_status: Option<u16>,
-    pub outcome: Outcome,
+    pub outcome: CallOutcome,
     /// `None` when the provider reported none.
     pub usage: Option<Usage>,
     pub started_at: DateTime<Utc>,
@@ -124,7 +124,7 @@ pub struct LlmCall {
     pub streamed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
-    pub outcome: Outcome,
+    pub outcome: CallOutcome,
     pub usage: Usage,
     pub cost_status: CostStatus,
     /// Exact cost in USD, nine decimal places (`"0.000123450"`); `null` unless priced.

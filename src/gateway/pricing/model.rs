@@ -15,21 +15,30 @@ use crate::gateway::Provider;
 /// Tiers per price set at most (the shipped catalog has one).
 pub const MAX_TIERS: usize = 8;
 
+/// A tier threshold above this many prompt tokens could never apply: refused as a typo.
+pub const MAX_TIER_ABOVE: u64 = 1_000_000_000_000;
+
 /// One price per kind of token, decimal text in USD per million tokens. An absent cache price
 /// is charged at the input price; an absent reasoning price bills reasoning as output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = LlmPriceSet)]
 #[serde(deny_unknown_fields)]
 pub struct PriceText {
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub input: String,
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub output: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub cache_read: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub cache_write_5m: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub cache_write_1h: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub reasoning: Option<String>,
 }
 
@@ -38,6 +47,8 @@ pub struct PriceText {
 #[schema(as = LlmPriceTier)]
 #[serde(deny_unknown_fields)]
 pub struct TierText {
+    /// Prompt tokens (input and cache together) above which the tier applies, at most 1e12.
+    #[schema(maximum = 1_000_000_000_000_u64)]
     pub above: u64,
     pub prices: PriceText,
 }
@@ -123,6 +134,12 @@ impl StoredPrices {
         let base = self.prices.parse("").map_err(|e| errors.extend(e)).ok();
         let mut tiers = Vec::new();
         for (i, t) in self.tiers.iter().enumerate() {
+            if t.above > MAX_TIER_ABOVE {
+                errors.push(FieldError::new(
+                    format!("tiers[{i}].above"),
+                    format!("at most {MAX_TIER_ABOVE} tokens"),
+                ));
+            }
             match t.prices.parse(&format!("tiers[{i}].")) {
                 Ok(prices) => tiers.push(Tier {
                     above: t.above,

@@ -73,6 +73,7 @@ pub struct ModelPriceList {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PriceQuery {
     /// Only this provider's models (`openai`, `anthropic`).
@@ -153,22 +154,30 @@ fn view(catalog: &Catalog, overrides: &[Override], day: NaiveDate) -> Vec<ModelP
 pub struct PriceOverride {
     pub provider: Provider,
     /// The model id as the provider names it (the catalog's id, or one it does not know).
+    #[schema(pattern = "^[!-~]{1,200}$")]
     pub model: String,
     /// In force for calls made from the start of this day (UTC) on.
     pub effective_from: NaiveDate,
     /// USD per million tokens, decimal text such as `"2.5"`.
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub input: String,
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub output: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub cache_read: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub cache_write_5m: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub cache_write_1h: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^\s*([0-9]{1,10}(\.[0-9]{1,9})?|\.[0-9]{1,9})\s*$")]
     pub reasoning: Option<String>,
-    /// Higher prices above a prompt size, at most 8.
+    /// Higher prices above a prompt size, at most 8, each threshold once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 8)]
     pub tiers: Vec<TierText>,
 }
 
@@ -292,6 +301,7 @@ fn target(row: &OverrideRow) -> String {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideKey {
     pub provider: Provider,

@@ -51,16 +51,18 @@ pub struct ProviderKeyList {
 pub struct SetProviderKey {
     pub provider: Provider,
     /// The provider's API key: 1 to 512 printable ASCII characters. Never shown again.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^[!-~]{1,512}$")]
     pub api_key: SecretString,
     /// Where calls go instead of the provider's public API (an https URL in production).
     #[serde(default)]
     pub base_url: Option<String>,
     /// The only models callers may use with this key (at most 200); absent or empty for all.
     #[serde(default)]
+    #[schema(max_items = 200)]
     pub allowed_models: Option<Vec<String>>,
     /// A name for people, e.g. `production`.
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub label: Option<String>,
 }
 
@@ -96,9 +98,9 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/providers", tag = "providers", request_body = SetProviderKey,
     security(("bearer" = [])),
     responses((status = 201, body = ProviderKey),
-        (status = 400, body = crate::web::ErrorEnvelope, description = "the base URL is refused"),
+        (status = 400, body = crate::web::ErrorEnvelope),
         (status = 403, body = crate::web::ErrorEnvelope),
-        (status = 422, body = crate::web::ErrorEnvelope)))]
+        (status = 422, body = crate::web::ErrorEnvelope, description = "a field is invalid, or the base URL is refused")))]
 pub async fn set(
     State(state): State<ProvidersState>,
     principal: Principal,

@@ -16,7 +16,7 @@ use super::model::{
 use super::store::{ProviderRow, ProviderStore, Put};
 use crate::crypto::{Keyring, LLM_PROVIDER_KEY};
 use crate::domain::{time, ProviderKeyId, TenantId};
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::gateway::ttl::TtlCache;
 use crate::gateway::Provider;
 use crate::outbound::OutboundPolicy;
@@ -62,12 +62,13 @@ impl Providers {
 
     /// A base URL an administrator gave: its shape, then the outbound policy (https in
     /// production; private and loopback addresses only with the allow-private flag). A refusal
-    /// is a 400 saying what to change.
+    /// is a 422 naming `base_url` and saying what to change.
     pub fn check_base_url(&self, text: &str) -> Result<Url> {
-        let url = parse_base_url(text).map_err(Error::BadRequest)?;
+        let refused = |why: String| Error::Validation(vec![FieldError::new("base_url", why)]);
+        let url = parse_base_url(text).map_err(refused)?;
         self.policy
             .check(&url)
-            .map_err(|why| Error::BadRequest(format!("base_url is refused: {why}")))?;
+            .map_err(|why| refused(format!("base_url is refused: {why}")))?;
         Ok(url)
     }
 

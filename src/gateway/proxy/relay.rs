@@ -20,7 +20,7 @@ use http_body_util::BodyExt;
 use super::{caller, headers, upstream_url, Gateway};
 use crate::domain::{time, LlmCallId};
 use crate::error::{Error, Result};
-use crate::gateway::calls::{CallSource, NewCall, Outcome};
+use crate::gateway::calls::{CallOutcome, CallSource, NewCall};
 use crate::gateway::stream::{from_body, inspect, Endpoint, Seen, Tap};
 use crate::web::RequestId;
 
@@ -125,7 +125,7 @@ async fn relay_call(
         response_id: None,
         streamed: inspected.stream,
         http_status: None,
-        outcome: Outcome::Completed,
+        outcome: CallOutcome::Completed,
         usage: None,
         started_at,
         latency_us: 0,
@@ -141,7 +141,7 @@ async fn relay_call(
     let mut upstream_response = match sent {
         Ok(r) => r,
         Err(e) => {
-            call.outcome = Outcome::UpstreamFailed;
+            call.outcome = CallOutcome::UpstreamFailed;
             call.error = Some(e.to_string());
             call.latency_us = micros(started);
             gateway.recorder.record(call).await;
@@ -151,7 +151,7 @@ async fn relay_call(
     let status = upstream_response.status();
     call.http_status = Some(status.as_u16());
     if !status.is_success() {
-        call.outcome = Outcome::ProviderError;
+        call.outcome = CallOutcome::ProviderError;
     }
     let client_headers = headers::to_client(upstream_response.headers());
     let is_stream = upstream_response
@@ -178,7 +178,7 @@ async fn relay_call(
         match gateway.client.chunk(&mut upstream_response).await {
             Ok(Some(chunk)) => {
                 if whole.len() + chunk.len() > gateway.client.limits.max_response_bytes {
-                    call.outcome = Outcome::UpstreamFailed;
+                    call.outcome = CallOutcome::UpstreamFailed;
                     call.error = Some("the provider's answer exceeded the size limit".into());
                     call.latency_us = micros(started);
                     gateway.recorder.record(call).await;
@@ -191,7 +191,7 @@ async fn relay_call(
             Ok(None) => break,
             Err(e) => {
                 let seen = from_body(endpoint, &whole);
-                finish(&mut call, seen, Outcome::UpstreamFailed, started);
+                finish(&mut call, seen, CallOutcome::UpstreamFailed, started);
                 call.error = Some(e.to_string());
                 gateway.recorder.record(call).await;
                 return Err(Error::BadGateway(e.to_string()));
@@ -225,7 +225,7 @@ fn micros(since: Instant) -> i64 {
 }
 
 /// Copies what the answer said into the call.
-fn finish(call: &mut NewCall, seen: Seen, outcome: Outcome, started: Instant) {
+fn finish(call: &mut NewCall, seen: Seen, outcome: CallOutcome, started: Instant) {
     call.usage = seen.usage;
     call.model_answered = seen.model;
     call.response_id = seen.response_id;
@@ -277,9 +277,9 @@ impl Streaming {
                     let rest = tap.flush();
                     let seen = tap.seen();
                     let outcome = if seen.complete {
-                        Outcome::Completed
+                        CallOutcome::Completed
                     } else {
-                        Outcome::UpstreamFailed
+                        CallOutcome::UpstreamFailed
                     };
                     self.end(seen, outcome, None);
                     return (!rest.is_empty()).then_some(Ok(rest));
@@ -287,7 +287,7 @@ impl Streaming {
                 Err(e) => {
                     let rest = tap.flush();
                     let seen = tap.seen();
-                    self.end(seen, Outcome::UpstreamFailed, Some(e.to_string()));
+                    self.end(seen, CallOutcome::UpstreamFailed, Some(e.to_string()));
                     if !rest.is_empty() {
                         return Some(Ok(rest));
                     }
@@ -301,16 +301,16 @@ impl Streaming {
     }
 
     /// Records the call once.
-    fn end(&mut self, seen: Seen, outcome: Outcome, error: Option<String>) {
+    fn end(&mut self, seen: Seen, outcome: CallOutcome, error: Option<String>) {
         self.tap = None;
         if let Some(mut call) = self.call.take() {
             // A provider's error status stays the outcome, however its body ended.
             let outcome = match call.outcome {
-                Outcome::ProviderError => Outcome::ProviderError,
+                CallOutcome::ProviderError => CallOutcome::ProviderError,
                 _ => outcome,
             };
             finish(&mut call, seen, outcome, self.started);
-            if outcome == Outcome::UpstreamFailed {
+            if outcome == CallOutcome::UpstreamFailed {
                 call.error =
                     Some(error.unwrap_or_else(|| "the stream ended before its end marker".into()));
             }
@@ -331,7 +331,7 @@ impl Drop for Streaming {
     fn drop(&mut self) {
         if self.call.is_some() {
             let seen = self.tap.as_ref().map(Tap::seen).unwrap_or_default();
-            self.end(seen, Outcome::ClientDisconnected, None);
+            self.end(seen, CallOutcome::ClientDisconnected, None);
         }
     }
 }

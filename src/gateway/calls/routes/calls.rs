@@ -25,8 +25,10 @@ use crate::web::ValidQuery;
 #[serde(deny_unknown_fields)]
 pub struct CallParams {
     /// Started at or after this time (RFC 3339) or date (`YYYY-MM-DD`, from its UTC midnight).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Started before this time, or on or before this date (UTC).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     pub application: Option<String>,
     pub project: Option<String>,

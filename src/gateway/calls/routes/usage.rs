@@ -24,8 +24,10 @@ use crate::web::ValidQuery;
 #[serde(deny_unknown_fields)]
 pub struct UsageParams {
     /// Started at or after this time (RFC 3339) or date (`YYYY-MM-DD`, from its UTC midnight).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Started before this time, or on or before this date (UTC).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     pub application: Option<String>,
     pub project: Option<String>,
@@ -36,8 +38,10 @@ pub struct UsageParams {
     pub model: Option<String>,
     pub cost_status: Option<CostStatus>,
     /// Comma-separated: any of `application`, `project`, `user`, `api_key`, `provider`, `model`.
+    #[param(pattern = "^((application|project|user|api_key|provider|model)(,|$))*$")]
     pub group_by: Option<String>,
     /// `hour`, `day` or `month`: UTC buckets of the call's start time.
+    #[param(inline)]
     pub interval: Option<Interval>,
 }
 

@@ -125,7 +125,7 @@ impl CallRow {
     /// The call as the API lists it. `None` for a row whose names no longer parse (never
     /// written by this version).
     pub fn view(&self) -> Option<LlmCall> {
-        use super::model::{CallSource, Outcome};
+        use super::model::{CallOutcome, CallSource};
         Some(LlmCall {
             id: self.id,
             source: CallSource::parse(&self.source)?,
@@ -140,7 +140,7 @@ impl CallRow {
             response_id: self.response_id.clone(),
             streamed: self.streamed,
             http_status: self.http_status.and_then(|s| u16::try_from(s).ok()),
-            outcome: Outcome::parse(&self.outcome)?,
+            outcome: CallOutcome::parse(&self.outcome)?,
             usage: self.usage(),
             cost_status: CostStatus::parse(&self.cost_status)?,
             cost: self.cost_nanos.map(|n| Nanos(n).to_dollars()),
