@@ -46,6 +46,10 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A connection to a local file does not go stale the way a network one does: the ping
+            // sqlx would send before every acquire is a round trip to the connection's worker
+            // thread on every query, for nothing.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| Error::Unavailable(format!("cannot open the SQLite database: {e}")))?;
