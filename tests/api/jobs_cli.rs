@@ -9,18 +9,22 @@ use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, MASTER_KEY};
 
-fn run(app: &TestApp, args: &[&str]) -> Output {
+/// Runs the binary off the test's runtime thread, so the app in this process keeps serving (its
+/// audit writer may hold a lock the command waits for) while the command runs.
+async fn run(app: &TestApp, args: &[&str]) -> Output {
     let dir = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_auditpulse"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_auditpulse"));
+    cmd.args(args)
         .current_dir(dir.path())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", app.database_url())
         .env(auditpulse::config::vars::MASTER_KEYS, MASTER_KEY)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
+        .stdin(Stdio::null());
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"));
+    let out = out.await.unwrap();
+    drop(dir); // kept alive until the command ended: it is the command's working directory
+    out
 }
 
 fn stdout(out: &Output) -> String {
@@ -59,7 +63,7 @@ async fn queue(app: &TestApp) {
 async fn jobs_list_shows_a_filtered_table_without_secrets(backend: Backend) {
     let app = TestApp::spawn_with(backend, &[]).await;
     queue(&app).await;
-    let all = stdout(&run(&app, &["jobs", "list"]));
+    let all = stdout(&run(&app, &["jobs", "list"]).await);
     // The application queues its own periodic detection sweep; the rest are this test's.
     let lines: Vec<&str> = all.lines().filter(|l| !l.contains("detect.")).collect();
     assert_eq!(lines.len(), 4, "{all}");
@@ -75,19 +79,22 @@ async fn jobs_list_shows_a_filtered_table_without_secrets(backend: Backend) {
         assert!(lines[0].contains(column), "{all}");
     }
     assert!(!all.contains("s3cr3t-t0ken-value"), "{all}");
-    let failed = stdout(&run(&app, &["jobs", "list", "--state", "failed"]));
+    let failed = stdout(&run(&app, &["jobs", "list", "--state", "failed"]).await);
     assert_eq!(failed.lines().count(), 2, "{failed}");
     let row = failed.lines().nth(1).unwrap();
     assert!(row.contains("test.sync") && row.contains("1/5"), "{failed}");
     assert!(row.contains("Bearer [REDACTED] retry later"), "{failed}");
-    let reports = stdout(&run(
-        &app,
-        &["jobs", "list", "--kind", "test.report", "--limit", "1"],
-    ));
+    let reports = stdout(
+        &run(
+            &app,
+            &["jobs", "list", "--kind", "test.report", "--limit", "1"],
+        )
+        .await,
+    );
     assert_eq!(reports.lines().count(), 2, "{reports}");
-    let none = stdout(&run(&app, &["jobs", "list", "--kind", "test.none"]));
+    let none = stdout(&run(&app, &["jobs", "list", "--kind", "test.none"]).await);
     assert_eq!(none.trim(), "no jobs");
-    let bad = run(&app, &["jobs", "list", "--state", "paused"]);
+    let bad = run(&app, &["jobs", "list", "--state", "paused"]).await;
     assert_eq!(bad.status.code(), Some(2));
     app.stop().await;
 }
