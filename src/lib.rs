@@ -37,6 +37,8 @@ pub mod ledger;
 pub mod mask;
 /// Prometheus metrics, served on their own listener.
 pub mod metrics;
+/// OTLP/HTTP trace ingest: GenAI spans of every common convention into priced LLM calls.
+pub mod otlp;
 /// Outbound HTTP to URLs users configure: the address policy, filtering resolver, bounded client.
 pub mod outbound;
 /// Plaid: API client, typed errors, minor-unit amounts, verified webhooks.

@@ -210,7 +210,8 @@ impl ApplicationBuilder {
                 .map_err(|e| Error::Internal(anyhow::anyhow!("the LLM price catalog: {e}")))?,
         );
         let unpriced = crate::gateway::pricing::UnpricedAlerts::new(store.clone(), metrics.clone());
-        let (recorder, recorder_task) = Recorder::start(Writer {
+        // One writer for the gateway's calls and OTLP spans, so they link to each other.
+        let writer = Writer {
             store: store.clone(),
             ledger: ledger.clone(),
             prices: prices.clone(),
@@ -218,7 +219,13 @@ impl ApplicationBuilder {
                 metrics.clone(),
                 Arc::new(unpriced),
             ]))),
-        });
+        };
+        let otlp = Arc::new(crate::otlp::Otlp::new(
+            store.clone(),
+            writer.clone(),
+            metrics.clone(),
+        ));
+        let (recorder, recorder_task) = Recorder::start(writer);
         // Registered after the job runner, so it drains before it: shutdown writes every call
         // the HTTP server relayed before the stores close.
         tasks.register(recorder_task);
@@ -233,6 +240,7 @@ impl ApplicationBuilder {
         });
         let state = AppState {
             gateway,
+            otlp,
             prices,
             providers,
             ledger,

@@ -118,8 +118,16 @@ pub struct AppState {
     pub providers: Arc<Providers>,
     /// The LLM gateway: relay client, call recorder.
     pub gateway: Arc<crate::gateway::proxy::Gateway>,
+    /// OTLP trace ingest.
+    pub otlp: Arc<crate::otlp::Otlp>,
     /// The LLM price catalog in force, with tenants' overrides.
     pub prices: Arc<crate::gateway::prices::PriceBook>,
+}
+
+impl FromRef<AppState> for Arc<crate::otlp::Otlp> {
+    fn from_ref(state: &AppState) -> Self {
+        state.otlp.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<crate::gateway::proxy::Gateway> {

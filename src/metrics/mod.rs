@@ -99,6 +99,12 @@ pub struct Metrics {
     jobs: Family<JobLabels, Gauge>,
     llm: llm::LlmMetrics,
     llm_unpriced_calls: Family<ProviderLabels, Counter>,
+    otlp_spans: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 impl Default for Metrics {
@@ -130,6 +136,7 @@ impl Metrics {
             jobs: Family::default(),
             llm: llm::LlmMetrics::new(),
             llm_unpriced_calls: Family::default(),
+            otlp_spans: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -223,6 +230,12 @@ impl Metrics {
             "LLM calls whose model the price catalog does not know, by provider",
             metrics.llm_unpriced_calls.clone(),
         );
+        registry.register(
+            "otlp_spans",
+            "OTLP spans received, by outcome: call (an LLM call recorded), ignored (no LLM call \
+             in it), rejected (an LLM call that could not be used)",
+            metrics.otlp_spans.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -232,6 +245,13 @@ impl Metrics {
     /// The time the gateway itself spent on one whole answered call.
     pub fn gateway_added_latency(&self, seconds: f64) {
         self.llm.added_latency(seconds);
+    }
+
+    /// OTLP spans by outcome: `call`, `ignored` or `rejected`.
+    pub fn otlp_spans(&self, outcome: &'static str, count: u64) {
+        self.otlp_spans
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc_by(count);
     }
 
     /// An event appended to the audit trail.

@@ -94,8 +94,8 @@ pub async fn request_context(
     response
 }
 
-/// Marks an answer relayed from an LLM provider: its body reaches the client as the provider
-/// sent it, error statuses included.
+/// Marks an answer whose body belongs to another protocol (relayed from an LLM provider, or an
+/// OTLP answer with its `Status` body): it reaches the client as it is, error statuses included.
 #[derive(Debug, Clone, Copy)]
 pub struct Relayed;
 

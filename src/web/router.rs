@@ -18,6 +18,8 @@ pub(crate) fn router(state: &AppState, tls: bool) -> Result<Router> {
     let (routes, mut api) = routes::build(state);
     // The LLM gateway's provider-shaped routes: not part of AuditPulse's own API document.
     let routes = routes.merge(crate::gateway::proxy::routes());
+    // OTLP/HTTP trace ingest: a protocol of its own, also outside the API document.
+    let routes = routes.merge(crate::otlp::routes());
     utoipa::Modify::modify(&api_conventions::Conventions, &mut api);
     let document = serde_json::to_string(&api).map_err(|e| Error::Internal(e.into()))?;
     let config = &state.config;

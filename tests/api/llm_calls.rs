@@ -18,7 +18,7 @@ use crate::crypto::{master, migrated, tenant};
 use crate::helpers::Backend;
 use crate::on_both_backends;
 
-fn call(tenant: TenantId, model: &str, usage: Option<Usage>) -> NewCall {
+pub(crate) fn call(tenant: TenantId, model: &str, usage: Option<Usage>) -> NewCall {
     NewCall {
         id: LlmCallId::new(),
         tenant,
@@ -45,7 +45,9 @@ fn call(tenant: TenantId, model: &str, usage: Option<Usage>) -> NewCall {
     }
 }
 
-async fn writer(backend: Backend) -> (crate::helpers::TestDb, Writer, TenantId, TenantId) {
+pub(crate) async fn writer(
+    backend: Backend,
+) -> (crate::helpers::TestDb, Writer, TenantId, TenantId) {
     let (db, store) = migrated(backend).await;
     let keyring = Arc::new(Keyring::new(master(&[("k1", 1)]), store.clone()));
     let ledger = Arc::new(Ledger::new(store.clone(), keyring));

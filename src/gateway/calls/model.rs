@@ -139,4 +139,8 @@ pub struct LlmCall {
     pub ttft_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a call seen in an OTLP span, the gateway call it describes too: only that one counts
+    /// in usage and spend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked_call_id: Option<LlmCallId>,
 }

@@ -5,7 +5,7 @@
 //! failing through shutdown, reported in the log by id: never silently dropped. Draining (at
 //! SIGTERM) closes the queue and writes everything in it before returning.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +13,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 
-use super::model::{CallCost, CostStatus, NewCall};
+use super::model::{CallCost, CallSource, CostStatus, NewCall};
 use super::store::{CallRow, CallStore};
 use crate::app::BackgroundTask;
-use crate::domain::{Currency, Money, TenantId};
+use crate::domain::{Currency, LlmCallId, Money, TenantId};
 use crate::error::Result;
 use crate::gateway::prices::{Catalog, PriceBook};
 use crate::gateway::Provider;
@@ -63,9 +63,22 @@ pub fn cost_of(catalog: &Catalog, call: &NewCall) -> CallCost {
     }
 }
 
-/// The spend event of a priced call: its exact cost in nano-dollars.
+/// The ledger source of a call's spend event.
+fn source_of(row: &CallRow) -> Source {
+    if row.source == CallSource::Otlp.as_str() {
+        Source::Otlp
+    } else {
+        Source::Gateway
+    }
+}
+
+/// The spend event of a priced call: its exact cost in nano-dollars. None for an OTLP span
+/// linked to a gateway call: the gateway's call is the one that counts.
 pub fn spend_of(row: &CallRow) -> Option<NewSpend> {
     let cost = row.cost_nanos?;
+    if row.linked_call_id.is_some() {
+        return None;
+    }
     let vendor = match row.provider() {
         Some(Provider::OpenAi) => "OpenAI",
         Some(Provider::Anthropic) => "Anthropic",
@@ -77,7 +90,7 @@ pub fn spend_of(row: &CallRow) -> Option<NewSpend> {
         None => format!("{model}, {}", row.endpoint),
     };
     Some(NewSpend {
-        source: Source::Gateway,
+        source: source_of(row),
         source_ref: row.id.to_string(),
         account: None,
         occurred_at: row.started_at.0,
@@ -91,6 +104,23 @@ pub fn spend_of(row: &CallRow) -> Option<NewSpend> {
     })
 }
 
+/// The spend events of priced `rows`, one set of changes per ledger source.
+pub fn spend_changes(rows: &[CallRow]) -> Vec<Changes> {
+    let mut by_source: BTreeMap<&'static str, Changes> = BTreeMap::new();
+    for spend in rows.iter().filter_map(spend_of) {
+        by_source
+            .entry(spend.source.as_str())
+            .or_insert_with(|| Changes {
+                source: spend.source,
+                upserts: Vec::new(),
+                removals: Vec::new(),
+            })
+            .upserts
+            .push(spend);
+    }
+    by_source.into_values().collect()
+}
+
 /// Writes batches of calls.
 #[derive(Clone)]
 pub struct Writer {
@@ -102,7 +132,9 @@ pub struct Writer {
 
 impl Writer {
     /// Writes `calls`, tenant by tenant: the calls first, then the spend events of the priced
-    /// ones (both idempotent, so a retried batch adds nothing).
+    /// ones (both idempotent, so a retried batch adds nothing). OTLP spans and gateway calls
+    /// with the same provider response id are linked, in whichever order they arrive, and only
+    /// the gateway's call keeps a spend event.
     pub async fn write(&self, calls: &[NewCall]) -> Result<()> {
         let mut by_tenant: BTreeMap<TenantId, Vec<&NewCall>> = BTreeMap::new();
         for call in calls {
@@ -111,26 +143,65 @@ impl Writer {
         for (tenant, calls) in by_tenant {
             let catalog = self.prices.catalog(tenant);
             let costs: Vec<CallCost> = calls.iter().map(|c| cost_of(&catalog, c)).collect();
-            let rows: Vec<CallRow> = calls
+            let mut rows: Vec<CallRow> = calls
                 .iter()
                 .zip(&costs)
                 .map(|(c, cost)| CallRow::new(c, cost))
                 .collect();
             self.store.insert_calls(tenant, &rows).await?;
-            let upserts: Vec<NewSpend> = rows.iter().filter_map(spend_of).collect();
-            if !upserts.is_empty() {
-                let changes = Changes {
-                    source: Source::Gateway,
-                    upserts,
-                    removals: Vec::new(),
-                };
-                self.ledger.apply(tenant, &changes).await?;
-            }
+            self.settle_links(tenant, &mut rows).await?;
             if let Some(observer) = &self.observer {
                 for (call, cost) in calls.iter().zip(&costs) {
                     observer.written(tenant, call, cost);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Links the batch's response ids, writes the spend events of what is not linked, and takes
+    /// back the spend event of every OTLP call found linked: one linked in this step, one linked
+    /// before (a retried batch), or one a concurrent gateway write linked between this batch's
+    /// link and its spend events. Every step is idempotent.
+    async fn settle_links(&self, tenant: TenantId, rows: &mut [CallRow]) -> Result<()> {
+        let response_ids: Vec<String> = rows.iter().filter_map(|r| r.response_id.clone()).collect();
+        if response_ids.is_empty() {
+            for changes in spend_changes(rows) {
+                self.ledger.apply(tenant, &changes).await?;
+            }
+            return Ok(());
+        }
+        let otlp: Vec<LlmCallId> = rows
+            .iter()
+            .filter(|r| r.source == CallSource::Otlp.as_str() && r.response_id.is_some())
+            .map(|r| r.id)
+            .collect();
+        let mut linked: HashSet<LlmCallId> = self
+            .store
+            .link(tenant, &response_ids)
+            .await?
+            .into_iter()
+            .collect();
+        if !otlp.is_empty() {
+            linked.extend(self.store.linked(tenant, &otlp).await?);
+        }
+        for row in rows.iter_mut().filter(|r| linked.contains(&r.id)) {
+            // Which gateway call it is does not matter here, only that there is one.
+            row.linked_call_id = Some(row.id);
+        }
+        for changes in spend_changes(rows) {
+            self.ledger.apply(tenant, &changes).await?;
+        }
+        if !otlp.is_empty() {
+            linked.extend(self.store.linked(tenant, &otlp).await?);
+        }
+        if !linked.is_empty() {
+            let changes = Changes {
+                source: Source::Otlp,
+                upserts: Vec::new(),
+                removals: linked.iter().map(ToString::to_string).collect(),
+            };
+            self.ledger.apply(tenant, &changes).await?;
         }
         Ok(())
     }

@@ -16,11 +16,11 @@ use super::model::StoredPrices;
 use super::store::{CatalogRow, OverrideRow, PriceStore};
 use crate::domain::{time, TenantId};
 use crate::error::{Error, Result};
-use crate::gateway::calls::record::spend_of;
+use crate::gateway::calls::record::spend_changes;
 use crate::gateway::calls::{CallRow, CallStore, CostStatus};
 use crate::gateway::prices::{self, Catalog, Override, PriceBook};
 use crate::gateway::{Nanos, Provider};
-use crate::ledger::{Changes, Ledger, Source};
+use crate::ledger::Ledger;
 use crate::store::Time;
 
 /// Catalog files larger than this are refused before parsing.
@@ -219,13 +219,9 @@ pub async fn reprice(
         }
         if !costs.is_empty() {
             report.priced += calls.set_costs(tenant, &costs).await?;
-            let upserts = priced_rows.iter().filter_map(spend_of).collect();
-            let changes = Changes {
-                source: Source::Gateway,
-                upserts,
-                removals: Vec::new(),
-            };
-            ledger.apply(tenant, &changes).await?;
+            for changes in spend_changes(&priced_rows) {
+                ledger.apply(tenant, &changes).await?;
+            }
         }
         progress(report.priced + report.unknown);
         if page.len() < PAGE as usize {

@@ -57,6 +57,17 @@ pub async fn authenticate(
     callers: &Callers,
     headers: &HeaderMap,
 ) -> Result<Caller> {
+    authenticate_for(store, callers, headers, Permission::GatewayUse).await
+}
+
+/// Authenticates the request's key and checks it grants `permission`. `callers` must be a cache
+/// used for this permission only.
+pub async fn authenticate_for(
+    store: &dyn IdentityStore,
+    callers: &Callers,
+    headers: &HeaderMap,
+    permission: Permission,
+) -> Result<Caller> {
     let token = presented(headers).filter(|t| t.starts_with("ap_"));
     let Some(token) = token else {
         return Err(Error::Unauthenticated);
@@ -65,16 +76,20 @@ pub async fn authenticate(
     if let Some(caller) = callers.get(&digest) {
         return Ok(caller);
     }
-    let caller = verified(store, token).await?;
+    let caller = verified(store, token, permission).await?;
     callers.put(digest, caller.clone());
     Ok(caller)
 }
 
-async fn verified(store: &dyn IdentityStore, token: &str) -> Result<Caller> {
+async fn verified(
+    store: &dyn IdentityStore,
+    token: &str,
+    permission: Permission,
+) -> Result<Caller> {
     let Some(record) = api_keys::verify(store, token).await? else {
         return Err(Error::Unauthenticated);
     };
-    api_keys::principal_of(&record).require(Permission::GatewayUse)?;
+    api_keys::principal_of(&record).require(permission)?;
     Ok(Caller {
         tenant: record.tenant_id,
         key: record.key.id,

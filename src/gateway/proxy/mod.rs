@@ -9,7 +9,7 @@
 //! Invariant: the tenant's provider key is only ever put in the request to its provider; every
 //! call that reached a provider is handed to the recorder once.
 
-mod caller;
+pub mod caller;
 mod headers;
 mod relay;
 mod routes;

@@ -13,7 +13,7 @@ use super::{open, CallsState, FilterText};
 use crate::auth::Principal;
 use crate::domain::{time, ApiKeyId, LlmCallId};
 use crate::error::{Error, Result};
-use crate::gateway::calls::{CallCursor, CostStatus, LlmCall};
+use crate::gateway::calls::{CallCursor, CallSource, CostStatus, LlmCall};
 use crate::gateway::Provider;
 use crate::store::Time;
 use crate::web::pagination::{page_size, split_page};
@@ -41,6 +41,8 @@ pub struct CallParams {
     /// The answered model, or the requested one when none answered.
     pub model: Option<String>,
     pub cost_status: Option<CostStatus>,
+    /// `gateway` (relayed) or `otlp` (seen in a span).
+    pub source: Option<CallSource>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
@@ -60,6 +62,7 @@ impl CallParams {
             provider: self.provider,
             model: self.model.as_deref(),
             cost_status: self.cost_status,
+            source: self.source,
         }
     }
 }

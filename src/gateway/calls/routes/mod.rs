@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveTime};
 
-use super::model::CostStatus;
+use super::model::{CallSource, CostStatus};
 use super::store::{CallFilter, CallStore};
 use crate::auth::{Permission, Principal, Scoped};
 use crate::domain::{time, ApiKeyId, TenantId};
@@ -51,6 +51,7 @@ pub struct FilterText<'a> {
     pub provider: Option<Provider>,
     pub model: Option<&'a str>,
     pub cost_status: Option<CostStatus>,
+    pub source: Option<CallSource>,
 }
 
 /// A time bound: RFC 3339, or a date meaning its UTC midnight (`to`: the midnight after it, so a
@@ -101,6 +102,7 @@ impl FilterText<'_> {
             provider: self.provider.map(|p| p.as_str().to_owned()),
             model: name("model", self.model)?,
             cost_status: self.cost_status.map(|s| s.as_str().to_owned()),
+            source: self.source.map(|s| s.as_str().to_owned()),
         })
     }
 }

@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::domain::ApiKeyId;
 use crate::error::{Error, Result};
 use crate::gateway::calls::usage::{parse_group_by, MAX_GROUPS};
-use crate::gateway::calls::{CostStatus, Interval, UsageGroup, UsageSums};
+use crate::gateway::calls::{CallSource, CostStatus, Interval, UsageGroup, UsageSums};
 use crate::gateway::Provider;
 use crate::web::ValidQuery;
 
@@ -37,6 +37,8 @@ pub struct UsageParams {
     pub provider: Option<Provider>,
     pub model: Option<String>,
     pub cost_status: Option<CostStatus>,
+    /// `gateway` (relayed) or `otlp` (seen in a span).
+    pub source: Option<CallSource>,
     /// Comma-separated: any of `application`, `project`, `user`, `api_key`, `provider`, `model`.
     #[param(pattern = "^((application|project|user|api_key|provider|model)(,|$))*$")]
     pub group_by: Option<String>,
@@ -79,6 +81,7 @@ pub async fn usage(
         provider: p.provider,
         model: p.model.as_deref(),
         cost_status: p.cost_status,
+        source: p.source,
     }
     .filter()?;
     let totals = store.usage(tenant, &filter, &[], None, 1).await?;

@@ -55,6 +55,8 @@ pub struct CallRow {
     pub latency_us: i64,
     pub ttft_us: Option<i64>,
     pub error: Option<String>,
+    /// For an OTLP span, the gateway call it describes too: only that call counts.
+    pub linked_call_id: Option<LlmCallId>,
 }
 
 /// A token count as stored: counts beyond `i64` (which no provider reports) saturate.
@@ -97,6 +99,7 @@ impl CallRow {
             latency_us: call.latency_us,
             ttft_us: call.ttft_us,
             error: call.error.clone(),
+            linked_call_id: None,
         }
     }
 
@@ -150,6 +153,7 @@ impl CallRow {
             latency_ms: self.latency_us as f64 / 1000.0,
             ttft_ms: self.ttft_us.map(|t| t as f64 / 1000.0),
             error: self.error.clone(),
+            linked_call_id: self.linked_call_id,
         })
     }
 }
@@ -167,6 +171,8 @@ pub struct CallFilter {
     /// The answered model, or the requested one when none answered.
     pub model: Option<String>,
     pub cost_status: Option<String>,
+    /// `gateway` or `otlp`.
+    pub source: Option<String>,
 }
 
 /// One group of summed calls, as the database adds them up. A group key not grouped by, and the
@@ -238,6 +244,11 @@ pub trait CallStore: Send + Sync {
         tenant: TenantId,
         costs: &[(LlmCallId, Nanos, String)],
     ) -> Result<u64>;
+    /// Links every unlinked OTLP call with one of `response_ids` to the gateway call with the
+    /// same provider and response id, if there is one; returns the OTLP calls linked now.
+    async fn link(&self, tenant: TenantId, response_ids: &[String]) -> Result<Vec<LlmCallId>>;
+    /// Which of `ids` are linked to a gateway call.
+    async fn linked(&self, tenant: TenantId, ids: &[LlmCallId]) -> Result<Vec<LlmCallId>>;
 }
 
 /// The statements both backends run alike, generic over the database.

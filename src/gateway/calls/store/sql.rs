@@ -14,7 +14,7 @@ const COLUMNS: &str = "id, source, api_key_id, provider, endpoint, application, 
      end_user, model_requested, model_answered, response_id, streamed, http_status, outcome, \
      input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
      output_tokens, reasoning_tokens, cost_status, cost_nanos, priced_model, started_at, \
-     latency_us, ttft_us, error";
+     latency_us, ttft_us, error, linked_call_id";
 
 /// The sums of a usage row: cost only over priced calls (`cost_nanos` is NULL otherwise).
 const SUMS: &str = "COUNT(*) AS calls, \
@@ -109,7 +109,8 @@ where
                 .push_bind(r.started_at)
                 .push_bind(r.latency_us)
                 .push_bind(r.ttft_us)
-                .push_bind(r.error.as_deref());
+                .push_bind(r.error.as_deref())
+                .push_bind(r.linked_call_id);
         });
         q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
         q
@@ -155,6 +156,7 @@ where
             ("end_user", &f.user),
             ("provider", &f.provider),
             ("cost_status", &f.cost_status),
+            ("source", &f.source),
         ] {
             if let Some(v) = value {
                 q.push(format!(" AND {column} = ")).push_bind(v.as_str());
@@ -202,6 +204,8 @@ where
         let mut q = QueryBuilder::new(select);
         q.push_bind(t);
         Self::filtered(&mut q, f);
+        // A span linked to a gateway call is that call, counted once: as the gateway's.
+        q.push(" AND linked_call_id IS NULL");
         if !grouped.is_empty() {
             q.push(format!(" GROUP BY {}", grouped.join(", ")));
             let mut order: Vec<String> = bucket.map(str::to_owned).into_iter().collect();
@@ -245,6 +249,39 @@ where
         .bind(i64::from(limit))
         .fetch_all(c)
         .await?)
+    }
+
+    /// Links unlinked OTLP calls with one of `response_ids` to the gateway call with the same
+    /// provider and response id, returning the ids linked.
+    pub(super) fn link<'a>(t: TenantId, response_ids: &'a [String]) -> QueryBuilder<'a, DB> {
+        let gateway = "FROM llm_calls g WHERE g.tenant_id = llm_calls.tenant_id \
+             AND g.source = 'gateway' AND g.provider = llm_calls.provider \
+             AND g.response_id = llm_calls.response_id";
+        let mut q = QueryBuilder::new(format!(
+            "UPDATE llm_calls SET linked_call_id = (SELECT g.id {gateway} ORDER BY g.id LIMIT 1) \
+             WHERE tenant_id = "
+        ));
+        q.push_bind(t);
+        q.push(" AND source = 'otlp' AND linked_call_id IS NULL AND response_id IN (");
+        let mut ids = q.separated(", ");
+        for id in response_ids {
+            ids.push_bind(id.as_str());
+        }
+        q.push(format!(") AND EXISTS (SELECT 1 {gateway}) RETURNING id"));
+        q
+    }
+
+    /// Which of `ids` are linked.
+    pub(super) fn linked<'a>(t: TenantId, ids: &'a [LlmCallId]) -> QueryBuilder<'a, DB> {
+        let mut q = QueryBuilder::new("SELECT id FROM llm_calls WHERE tenant_id = ");
+        q.push_bind(t);
+        q.push(" AND linked_call_id IS NOT NULL AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        q
     }
 
     pub(super) async fn set_costs(

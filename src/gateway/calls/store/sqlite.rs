@@ -80,4 +80,28 @@ impl CallStore for SqliteStore {
         tx.commit().await?;
         Ok(out)
     }
+
+    async fn link(&self, tenant: TenantId, response_ids: &[String]) -> Result<Vec<LlmCallId>> {
+        let mut tx = self.begin_immediate().await?;
+        let mut linked = Vec::new();
+        for chunk in response_ids.chunks(sql::CHUNK) {
+            let mut q = Q::link(tenant, chunk);
+            let ids: Vec<(LlmCallId,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            linked.extend(ids.into_iter().map(|(id,)| id));
+        }
+        tx.commit().await?;
+        Ok(linked)
+    }
+
+    async fn linked(&self, tenant: TenantId, ids: &[LlmCallId]) -> Result<Vec<LlmCallId>> {
+        let mut tx = self.begin_immediate().await?;
+        let mut linked = Vec::new();
+        for chunk in ids.chunks(sql::CHUNK) {
+            let mut q = Q::linked(tenant, chunk);
+            let found: Vec<(LlmCallId,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            linked.extend(found.into_iter().map(|(id,)| id));
+        }
+        tx.commit().await?;
+        Ok(linked)
+    }
 }
