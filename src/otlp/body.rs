@@ -79,13 +79,22 @@ pub fn decode(
     encoding: Encoding,
     body: &Bytes,
 ) -> Result<ExportTraceServiceRequest, Refusal> {
+    let gzip = matches!(content_encoding(headers)?, ContentEncoding::Gzip);
+    decode_bytes(encoding, gzip, body)
+}
+
+/// A body of `encoding`, gzip-compressed or not, decoded.
+pub fn decode_bytes(
+    encoding: Encoding,
+    gzip: bool,
+    body: &[u8],
+) -> Result<ExportTraceServiceRequest, Refusal> {
     let inflated;
-    let bytes: &[u8] = match content_encoding(headers)? {
-        ContentEncoding::Identity => body,
-        ContentEncoding::Gzip => {
-            inflated = gunzip(body)?;
-            &inflated
-        }
+    let bytes: &[u8] = if gzip {
+        inflated = gunzip(body)?;
+        &inflated
+    } else {
+        body
     };
     match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes).map_err(|e| {

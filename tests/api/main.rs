@@ -28,6 +28,7 @@ mod job_runner;
 mod jobs;
 mod jobs_cli;
 mod key_rotation;
+mod langchain_example;
 mod ledger;
 mod ledger_import;
 mod llm_calls;
