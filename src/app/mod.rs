@@ -220,15 +220,17 @@ impl ApplicationBuilder {
                 Arc::new(unpriced),
             ]))),
         };
+        let (batcher, batcher_task) = crate::otlp::Batcher::start(writer.clone());
         let otlp = Arc::new(crate::otlp::Otlp::new(
             store.clone(),
-            writer.clone(),
+            batcher,
             metrics.clone(),
         ));
         let (recorder, recorder_task) = Recorder::start(writer);
         // Registered after the job runner, so it drains before it: shutdown writes every call
         // the HTTP server relayed before the stores close.
         tasks.register(recorder_task);
+        tasks.register(batcher_task);
         let gateway = Arc::new(Gateway {
             identity: store.clone(),
             providers: providers.clone(),

@@ -75,17 +75,18 @@ async fn export(otlp: &Otlp, encoding: Encoding, request: Request) -> Result<Res
     drop(bytes);
     let batch = ingest::read(&request, caller.tenant, caller.key);
     drop(request);
-    if let Err(e) = otlp.writer.write(&batch.calls).await {
-        tracing::warn!(error = %e, calls = batch.calls.len(), "storing OTLP spans failed");
+    let message = batch.message();
+    let calls = batch.calls.len() as u64;
+    if otlp.writer.write(batch.calls).await.is_err() {
         return Err(unavailable("the spans could not be stored"));
     }
-    otlp.metrics.otlp_spans("call", batch.calls.len() as u64);
+    otlp.metrics.otlp_spans("call", calls);
     otlp.metrics.otlp_spans("ignored", batch.ignored);
     otlp.metrics.otlp_spans("rejected", batch.rejected);
     let (content_type, body) = body::success(
         encoding,
         i64::try_from(batch.rejected).unwrap_or(i64::MAX),
-        batch.message(),
+        message,
     );
     Ok(answer(StatusCode::OK, &content_type, body))
 }

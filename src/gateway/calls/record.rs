@@ -164,7 +164,15 @@ impl Writer {
     /// before (a retried batch), or one a concurrent gateway write linked between this batch's
     /// link and its spend events. Every step is idempotent.
     async fn settle_links(&self, tenant: TenantId, rows: &mut [CallRow]) -> Result<()> {
-        let response_ids: Vec<String> = rows.iter().filter_map(|r| r.response_id.clone()).collect();
+        let mut response_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in rows.iter() {
+            if let Some(id) = &row.response_id {
+                response_ids
+                    .entry(row.provider.clone())
+                    .or_default()
+                    .push(id.clone());
+            }
+        }
         if response_ids.is_empty() {
             for changes in spend_changes(rows) {
                 self.ledger.apply(tenant, &changes).await?;
@@ -176,12 +184,10 @@ impl Writer {
             .filter(|r| r.source == CallSource::Otlp.as_str() && r.response_id.is_some())
             .map(|r| r.id)
             .collect();
-        let mut linked: HashSet<LlmCallId> = self
-            .store
-            .link(tenant, &response_ids)
-            .await?
-            .into_iter()
-            .collect();
+        let mut linked: HashSet<LlmCallId> = HashSet::new();
+        for (provider, ids) in &response_ids {
+            linked.extend(self.store.link(tenant, provider, ids).await?);
+        }
         if !otlp.is_empty() {
             linked.extend(self.store.linked(tenant, &otlp).await?);
         }

@@ -244,9 +244,15 @@ pub trait CallStore: Send + Sync {
         tenant: TenantId,
         costs: &[(LlmCallId, Nanos, String)],
     ) -> Result<u64>;
-    /// Links every unlinked OTLP call with one of `response_ids` to the gateway call with the
-    /// same provider and response id, if there is one; returns the OTLP calls linked now.
-    async fn link(&self, tenant: TenantId, response_ids: &[String]) -> Result<Vec<LlmCallId>>;
+    /// Links every unlinked OTLP call of `provider` with one of `response_ids` to the gateway
+    /// call with the same provider and response id, if there is one; returns the OTLP calls
+    /// linked now.
+    async fn link(
+        &self,
+        tenant: TenantId,
+        provider: &str,
+        response_ids: &[String],
+    ) -> Result<Vec<LlmCallId>>;
     /// Which of `ids` are linked to a gateway call.
     async fn linked(&self, tenant: TenantId, ids: &[LlmCallId]) -> Result<Vec<LlmCallId>>;
 }

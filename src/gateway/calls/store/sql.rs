@@ -54,6 +54,15 @@ fn group_alias(key: GroupKey) -> &'static str {
     }
 }
 
+/// Links OTLP calls to the gateway call with the same provider and response id ($1 tenant, $2
+/// provider, $3 response id).
+const LINK: &str = "UPDATE llm_calls SET linked_call_id = (SELECT g.id FROM llm_calls g \
+     WHERE g.tenant_id = $1 AND g.provider = $2 AND g.response_id = $3 AND g.source = 'gateway' \
+     ORDER BY g.id LIMIT 1) \
+     WHERE tenant_id = $1 AND provider = $2 AND response_id = $3 AND source = 'otlp' \
+     AND linked_call_id IS NULL AND EXISTS (SELECT 1 FROM llm_calls g WHERE g.tenant_id = $1 \
+     AND g.provider = $2 AND g.response_id = $3 AND g.source = 'gateway') RETURNING id";
+
 /// Rows per multi-row insert (backends chunk by it): 28 parameters each stays far below both backends' limits.
 pub(super) const CHUNK: usize = 500;
 
@@ -251,24 +260,22 @@ where
         .await?)
     }
 
-    /// Links unlinked OTLP calls with one of `response_ids` to the gateway call with the same
-    /// provider and response id, returning the ids linked.
-    pub(super) fn link<'a>(t: TenantId, response_ids: &'a [String]) -> QueryBuilder<'a, DB> {
-        let gateway = "FROM llm_calls g WHERE g.tenant_id = llm_calls.tenant_id \
-             AND g.source = 'gateway' AND g.provider = llm_calls.provider \
-             AND g.response_id = llm_calls.response_id";
-        let mut q = QueryBuilder::new(format!(
-            "UPDATE llm_calls SET linked_call_id = (SELECT g.id {gateway} ORDER BY g.id LIMIT 1) \
-             WHERE tenant_id = "
-        ));
-        q.push_bind(t);
-        q.push(" AND source = 'otlp' AND linked_call_id IS NULL AND response_id IN (");
-        let mut ids = q.separated(", ");
-        for id in response_ids {
-            ids.push_bind(id.as_str());
-        }
-        q.push(format!(") AND EXISTS (SELECT 1 {gateway}) RETURNING id"));
-        q
+    /// Links the unlinked OTLP calls of `provider` with `response_id` to the gateway call with
+    /// the same ones, returning the ids linked. One equality look-up per response id on the
+    /// `(tenant_id, provider, response_id)` index: an `IN` list lets PostgreSQL, with the stale
+    /// statistics of a fast-growing table, filter the tenant's whole index range instead.
+    pub(super) async fn link(
+        c: &mut DB::Connection,
+        t: TenantId,
+        provider: &str,
+        response_id: &str,
+    ) -> Result<Vec<(LlmCallId,)>> {
+        Ok(sqlx::query_as(LINK)
+            .bind(t)
+            .bind(provider)
+            .bind(response_id)
+            .fetch_all(c)
+            .await?)
     }
 
     /// Which of `ids` are linked.

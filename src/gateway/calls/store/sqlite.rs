@@ -81,12 +81,16 @@ impl CallStore for SqliteStore {
         Ok(out)
     }
 
-    async fn link(&self, tenant: TenantId, response_ids: &[String]) -> Result<Vec<LlmCallId>> {
+    async fn link(
+        &self,
+        tenant: TenantId,
+        provider: &str,
+        response_ids: &[String],
+    ) -> Result<Vec<LlmCallId>> {
         let mut tx = self.begin_immediate().await?;
         let mut linked = Vec::new();
-        for chunk in response_ids.chunks(sql::CHUNK) {
-            let mut q = Q::link(tenant, chunk);
-            let ids: Vec<(LlmCallId,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        for response_id in response_ids {
+            let ids = Q::link(&mut *tx, tenant, provider, response_id).await?;
             linked.extend(ids.into_iter().map(|(id,)| id));
         }
         tx.commit().await?;
