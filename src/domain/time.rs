@@ -102,13 +102,23 @@ mod tests {
                 out.push(t + chrono::Duration::microseconds(d));
             }
         };
-        for year in [0, 1, 9, 10, 99, 100, 999, 1000, 1969, 1970, 1999, 2000, 2024, 2026, 9999] {
+        for year in [
+            0, 1, 9, 10, 99, 100, 999, 1000, 1969, 1970, 1999, 2000, 2024, 2026, 9999,
+        ] {
             for month in [1, 2, 3, 12] {
                 let day = chrono::NaiveDate::from_ymd_opt(year, month, 1).unwrap();
                 push_around(day.and_hms_opt(0, 0, 0).unwrap().and_utc());
             }
-            let feb_end = chrono::NaiveDate::from_ymd_opt(year, 3, 1).unwrap().pred_opt().unwrap();
-            push_around(feb_end.and_hms_micro_opt(23, 59, 59, 999_999).unwrap().and_utc());
+            let feb_end = chrono::NaiveDate::from_ymd_opt(year, 3, 1)
+                .unwrap()
+                .pred_opt()
+                .unwrap();
+            push_around(
+                feb_end
+                    .and_hms_micro_opt(23, 59, 59, 999_999)
+                    .unwrap()
+                    .and_utc(),
+            );
         }
         // A deterministic spread over the whole four-digit range, at odd sub-second values.
         let start = DateTime::from_timestamp(-62_167_219_200, 0).unwrap(); // 0000-01-01

@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
-use super::sql::{self, Build, Placeholders};
+use super::spend_insert::{insert_sql, Placeholders};
+use super::sql::{self, Build};
 use super::*;
 use crate::store::{map_db_error, PgStore, Scope};
 
@@ -163,7 +164,7 @@ impl SpendWriter for Writer {
 
     async fn insert(&mut self, rows: &[SpendRecord]) -> Result<()> {
         for chunk in rows.chunks(WRITE_CHUNK) {
-            let sql = sql::insert_sql(chunk, false, Placeholders::Dollar);
+            let sql = insert_sql(chunk, false, Placeholders::Dollar);
             Q::insert(&sql, chunk).execute(&mut *self.tx).await?;
         }
         Ok(())
@@ -172,7 +173,7 @@ impl SpendWriter for Writer {
     async fn insert_new(&mut self, rows: &[SpendRecord]) -> Result<u64> {
         let mut inserted = 0;
         for chunk in rows.chunks(WRITE_CHUNK) {
-            let sql = sql::insert_sql(chunk, true, Placeholders::Dollar);
+            let sql = insert_sql(chunk, true, Placeholders::Dollar);
             let done = Q::insert(&sql, chunk).execute(&mut *self.tx).await?;
             inserted += done.rows_affected();
         }

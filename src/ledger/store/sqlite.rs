@@ -9,7 +9,8 @@
 use async_trait::async_trait;
 use sqlx::{Sqlite, Transaction};
 
-use super::sql::{self, Build, Placeholders};
+use super::spend_insert::{insert_sql, Placeholders};
+use super::sql::{self, Build};
 use super::*;
 use crate::store::{map_db_error, SqliteStore};
 
@@ -153,7 +154,7 @@ impl SpendWriter for Writer {
 
     async fn insert(&mut self, rows: &[SpendRecord]) -> Result<()> {
         for chunk in rows.chunks(WRITE_CHUNK) {
-            let sql = sql::insert_sql(chunk, false, Placeholders::Question);
+            let sql = insert_sql(chunk, false, Placeholders::Question);
             Q::insert(&sql, chunk).execute(&mut *self.tx).await?;
         }
         Ok(())
@@ -162,7 +163,7 @@ impl SpendWriter for Writer {
     async fn insert_new(&mut self, rows: &[SpendRecord]) -> Result<u64> {
         let mut inserted = 0;
         for chunk in rows.chunks(WRITE_CHUNK) {
-            let sql = sql::insert_sql(chunk, true, Placeholders::Question);
+            let sql = insert_sql(chunk, true, Placeholders::Question);
             let done = Q::insert(&sql, chunk).execute(&mut *self.tx).await?;
             inserted += done.rows_affected();
         }
