@@ -34,7 +34,10 @@ macro_rules! sql_id {
                 &self,
                 buf: &mut Vec<::sqlx::sqlite::SqliteArgumentValue<'q>>,
             ) -> Result<::sqlx::encode::IsNull, ::sqlx::error::BoxDynError> {
-                <String as ::sqlx::Encode<'q, ::sqlx::Sqlite>>::encode(self.to_string(), buf)
+                // The `Display` text, written into a stack buffer and allocated once.
+                let mut text = ::uuid::Uuid::encode_buffer();
+                let text: &str = self.as_uuid().hyphenated().encode_lower(&mut text);
+                <String as ::sqlx::Encode<'q, ::sqlx::Sqlite>>::encode(text.to_owned(), buf)
             }
         }
         impl<'r> ::sqlx::Decode<'r, ::sqlx::Sqlite> for $name {

@@ -8,6 +8,7 @@
 
 mod postgres;
 mod rows;
+mod spend_insert;
 mod sql;
 mod sqlite;
 

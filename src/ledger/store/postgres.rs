@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
+use super::spend_insert::{insert_sql, Placeholders};
 use super::sql::{self, Build};
 use super::*;
 use crate::store::{map_db_error, PgStore, Scope};
@@ -163,7 +164,8 @@ impl SpendWriter for Writer {
 
     async fn insert(&mut self, rows: &[SpendRecord]) -> Result<()> {
         for chunk in rows.chunks(WRITE_CHUNK) {
-            Q::insert(chunk).build().execute(&mut *self.tx).await?;
+            let sql = insert_sql(chunk, false, Placeholders::Dollar);
+            Q::insert(&sql, chunk).execute(&mut *self.tx).await?;
         }
         Ok(())
     }
@@ -171,7 +173,8 @@ impl SpendWriter for Writer {
     async fn insert_new(&mut self, rows: &[SpendRecord]) -> Result<u64> {
         let mut inserted = 0;
         for chunk in rows.chunks(WRITE_CHUNK) {
-            let done = Q::insert_new(chunk).build().execute(&mut *self.tx).await?;
+            let sql = insert_sql(chunk, true, Placeholders::Dollar);
+            let done = Q::insert(&sql, chunk).execute(&mut *self.tx).await?;
             inserted += done.rows_affected();
         }
         Ok(inserted)

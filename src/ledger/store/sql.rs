@@ -1,10 +1,12 @@
-//! The ledger's SQL, written once: fixed statements as `$N` text, and the statements whose shape
-//! depends on the request (multi-row writes, filters) built with `QueryBuilder`, which numbers
-//! placeholders for each backend.
+//! The ledger's SQL, written once: fixed statements as `$N` text; multi-row spend inserts bound
+//! here in the order their text (built once per shape, in [`super::spend_insert`]) names the
+//! values; the statements whose shape depends on the request (lookups by reference, filters)
+//! built with `QueryBuilder`, which numbers placeholders for each backend.
 
 use chrono::NaiveDate;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
+use super::spend_insert::InsertShape;
 use super::{
     AccountRow, ImportRow, MappingRow, SpendCursor, SpendFilter, SpendRecord, SpendRow, VendorRow,
 };
@@ -242,40 +244,42 @@ where
             .bind(r.updated_at)
     }
 
-    /// [`Build::insert`] that skips rows whose reference is already stored (or repeated).
-    pub fn insert_new(rows: &'a [SpendRecord]) -> QueryBuilder<'a, DB> {
-        let mut q = Self::insert(rows);
-        q.push(" ON CONFLICT (tenant_id, source, source_ref) DO NOTHING");
-        q
-    }
-
-    /// One multi-row insert of `rows` (at most `WRITE_CHUNK`).
-    pub fn insert(rows: &'a [SpendRecord]) -> QueryBuilder<'a, DB> {
-        let mut q = QueryBuilder::new(
-            "INSERT INTO spend_events (id, tenant_id, source, source_ref, account_id, \
-             occurred_at, booked_on, amount_minor, currency, status, counterparty, \
-             counterparty_ciphertext, category, description_ciphertext, import_id, created_at, \
-             updated_at) ",
-        );
-        q.push_values(rows, |mut b, r| {
-            b.push_bind(r.id)
-                .push_bind(r.tenant_id)
-                .push_bind(r.source)
-                .push_bind(r.source_ref.as_str())
-                .push_bind(r.account_id)
-                .push_bind(r.occurred_at)
-                .push_bind(r.booked_on)
-                .push_bind(r.amount_minor)
-                .push_bind(r.currency.as_str())
-                .push_bind(r.status)
-                .push_bind(r.counterparty.as_deref())
-                .push_bind(r.counterparty_ciphertext.as_deref())
-                .push_bind(r.category.as_deref())
-                .push_bind(r.description_ciphertext.as_deref())
-                .push_bind(r.import_id)
-                .push_bind(r.now)
-                .push_bind(r.now);
-        });
+    /// One multi-row insert of `rows` (at most `WRITE_CHUNK`) with the text of
+    /// [`super::spend_insert::insert_sql`] for them: the values bound in the order that text names them.
+    pub fn insert(sql: &'a str, rows: &'a [SpendRecord]) -> Bound<'a, DB> {
+        let mut q = sqlx::query(sql);
+        let shared = InsertShape::of(rows) == InsertShape::Shared;
+        if let (true, Some(first)) = (shared, rows.first()) {
+            q = q
+                .bind(first.tenant_id)
+                .bind(first.source)
+                .bind(first.account_id)
+                .bind(first.import_id)
+                .bind(first.now);
+        }
+        for r in rows {
+            q = q.bind(r.id);
+            if !shared {
+                q = q.bind(r.tenant_id).bind(r.source);
+            }
+            q = q.bind(r.source_ref.as_str());
+            if !shared {
+                q = q.bind(r.account_id);
+            }
+            q = q
+                .bind(r.occurred_at)
+                .bind(r.booked_on)
+                .bind(r.amount_minor)
+                .bind(r.currency.as_str())
+                .bind(r.status)
+                .bind(r.counterparty.as_deref())
+                .bind(r.counterparty_ciphertext.as_deref())
+                .bind(r.category.as_deref())
+                .bind(r.description_ciphertext.as_deref());
+            if !shared {
+                q = q.bind(r.import_id).bind(r.now).bind(r.now);
+            }
+        }
         q
     }
 

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use sqlx::{Sqlite, Transaction};
 
+use super::spend_insert::{insert_sql, Placeholders};
 use super::sql::{self, Build};
 use super::*;
 use crate::store::{map_db_error, SqliteStore};
@@ -153,7 +154,8 @@ impl SpendWriter for Writer {
 
     async fn insert(&mut self, rows: &[SpendRecord]) -> Result<()> {
         for chunk in rows.chunks(WRITE_CHUNK) {
-            Q::insert(chunk).build().execute(&mut *self.tx).await?;
+            let sql = insert_sql(chunk, false, Placeholders::Question);
+            Q::insert(&sql, chunk).execute(&mut *self.tx).await?;
         }
         Ok(())
     }
@@ -161,7 +163,8 @@ impl SpendWriter for Writer {
     async fn insert_new(&mut self, rows: &[SpendRecord]) -> Result<u64> {
         let mut inserted = 0;
         for chunk in rows.chunks(WRITE_CHUNK) {
-            let done = Q::insert_new(chunk).build().execute(&mut *self.tx).await?;
+            let sql = insert_sql(chunk, true, Placeholders::Question);
+            let done = Q::insert(&sql, chunk).execute(&mut *self.tx).await?;
             inserted += done.rows_affected();
         }
         Ok(inserted)
