@@ -10,8 +10,9 @@
 //! Invariant: `from_bytes` never panics and accepts only what `train` could have produced: the
 //! same features (width and names), at most [`MAX_TREES`] trees of at most [`MAX_SAMPLES`]
 //! samples, no path deeper than the depth limit, finite thresholds, path lengths in range,
-//! scores' threshold in (0, 1], no trailing bytes, and at most [`MAX_BYTES`] in all; so a model
-//! read back from the database scores exactly as the one stored.
+//! scores' threshold in (0, 1], no trailing bytes, at most [`MAX_BYTES`] in all and at most
+//! [`MAX_SLOTS`] laid out; so a model read back from the database scores exactly as the one
+//! stored.
 
 use super::tree::{average_path_length, Node, Tree};
 use super::{depth_limit, Forest};
@@ -22,6 +23,10 @@ const VERSION: u8 = 1;
 pub const MAX_TREES: usize = 1_000;
 pub const MAX_SAMPLES: usize = 65_536;
 pub const MAX_BYTES: usize = 16 << 20;
+/// Heap slots of all trees laid out for scoring (`2^(depth + 1)` a tree, 9 bytes a slot): a few
+/// bytes of deep, narrow trees must not make the reader allocate gigabytes. The default forest
+/// takes 51,200.
+pub const MAX_SLOTS: usize = 1 << 24;
 
 const LEAF: u8 = 0;
 const SPLIT: u8 = 1;
@@ -49,7 +54,7 @@ impl Forest {
         out.extend_from_slice(&self.contamination.to_le_bytes());
         out.extend_from_slice(&self.threshold.to_le_bytes());
         for tree in &self.trees {
-            encode(tree, 0, &mut out);
+            encode(tree, 1, 0, &mut out);
         }
         out
     }
@@ -89,8 +94,9 @@ impl Forest {
             longest: f64::from(depth) + average_path_length(max_samples),
             nodes: 2 * max_samples - 1,
         };
+        let mut slots = 0;
         let trees = (0..trees)
-            .map(|_| r.tree(&limits))
+            .map(|_| r.tree(&limits, &mut slots))
             .collect::<Result<Vec<_>, _>>()?;
         if r.at != bytes.len() {
             return Err("trailing bytes after the forest".to_owned());
@@ -106,18 +112,28 @@ impl Forest {
     }
 }
 
-fn encode(tree: &Tree, at: usize, out: &mut Vec<u8>) {
-    let node = &tree.nodes[at];
-    if node.is_leaf() {
-        out.push(LEAF);
-        out.extend_from_slice(&tree.paths[at].to_le_bytes());
-    } else {
-        out.push(SPLIT);
-        out.push(node.feature as u8);
-        out.extend_from_slice(&node.threshold.to_le_bytes());
-        encode(tree, node.left as usize, out);
-        encode(tree, node.left as usize + 1, out);
+/// Writes the subtree in heap slot `slot`, `level` steps below the root, in preorder.
+fn encode(tree: &Tree, slot: usize, level: u32, out: &mut Vec<u8>) {
+    match tree.split_at(slot, level) {
+        None => {
+            out.push(LEAF);
+            out.extend_from_slice(&tree.leaf_path(slot, level).to_le_bytes());
+        }
+        Some((feature, threshold)) => {
+            out.push(SPLIT);
+            out.push(feature);
+            out.extend_from_slice(&threshold.to_le_bytes());
+            encode(tree, 2 * slot, level + 1, out);
+            encode(tree, 2 * slot + 1, level + 1, out);
+        }
     }
+}
+
+/// A tree as read, before it is laid out: its nodes, leaf paths and deepest leaf.
+struct Nodes {
+    nodes: Vec<Node>,
+    paths: Vec<f64>,
+    depth: u32,
 }
 
 struct Limits {
@@ -165,19 +181,26 @@ impl Reader<'_> {
         Ok(f64::from_le_bytes(self.array()?))
     }
 
-    fn tree(&mut self, limits: &Limits) -> Result<Tree, String> {
-        let mut tree = Tree {
+    /// Reads one tree; `slots` is what the trees read so far take laid out, and grows by this
+    /// one's share.
+    fn tree(&mut self, limits: &Limits, slots: &mut usize) -> Result<Tree, String> {
+        let mut tree = Nodes {
             nodes: vec![Node::leaf(0)],
             paths: vec![0.0],
+            depth: 0,
         };
         self.node(&mut tree, 0, 0, limits)?;
-        Ok(tree)
+        *slots += 2usize << tree.depth;
+        if *slots > MAX_SLOTS {
+            return Err(format!("the trees take more than {MAX_SLOTS} slots laid out"));
+        }
+        Ok(Tree::from_nodes(&tree.nodes, &tree.paths))
     }
 
     /// Reads the node at `at` (already allocated) and its subtree, `depth` below the root.
     fn node(
         &mut self,
-        tree: &mut Tree,
+        tree: &mut Nodes,
         at: u32,
         depth: u32,
         limits: &Limits,
@@ -189,6 +212,7 @@ impl Reader<'_> {
                     return Err("a leaf's path length is out of range".to_owned());
                 }
                 tree.paths[at as usize] = path;
+                tree.depth = tree.depth.max(depth);
                 Ok(())
             }
             SPLIT if depth < limits.depth && tree.nodes.len() + 2 <= limits.nodes => {

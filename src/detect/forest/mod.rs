@@ -24,6 +24,12 @@ use tree::Tree;
 use super::features::Row;
 use super::Finding;
 
+/// Rows scored together by [`Forest::score_all`]: 256 padded rows are 16 KiB.
+const BLOCK: usize = 256;
+
+/// Rows walking one tree abreast; `BLOCK` is a multiple of it.
+const LANES: usize = 8;
+
 /// How a forest is trained: scikit-learn's defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ForestParams {
@@ -51,7 +57,7 @@ pub struct Forest {
     trees: Vec<Tree>,
     /// Rows each tree was grown on.
     max_samples: usize,
-    /// `ceil(log2(max_samples))`: every path is walked in this many steps.
+    /// `ceil(log2(max_samples))`: no tree is deeper.
     depth: u32,
     threshold: f64,
     training_size: u64,
@@ -102,38 +108,49 @@ impl Forest {
     pub fn score(&self, row: &Row) -> f64 {
         let mut total = 0.0;
         for tree in &self.trees {
-            total += tree.path_length(row, self.depth);
+            total += tree.path_length(row);
         }
-        self.normalise(total)
+        self.normaliser()(total)
     }
 
-    /// Every row's score, walking each tree for a block of rows at a time, one level of the tree
-    /// for the whole block before the next: the block's walks are independent, so the processor
-    /// overlaps their memory reads instead of waiting on one path at a time.
+    /// Every row's score. Rows are taken a block at a time (padded, see [`tree::STRIDE`]), and
+    /// each tree walks the whole block, [`LANES`] rows abreast, before the next tree: the block
+    /// and one tree stay in the L1 cache. Each row's path lengths are summed in tree order, as
+    /// [`Forest::score`] sums them, so both give the same bits.
     pub fn score_all(&self, rows: &[Row]) -> Vec<f64> {
-        const BLOCK: usize = 64;
+        let normalise = self.normaliser();
         let mut out = Vec::with_capacity(rows.len());
+        let mut padded = [[0.0; tree::STRIDE]; BLOCK];
         for block in rows.chunks(BLOCK) {
+            for (to, row) in padded.iter_mut().zip(block) {
+                *to = tree::pad(row);
+            }
             let mut totals = [0.0f64; BLOCK];
-            let mut at = [0u32; BLOCK];
             for tree in &self.trees {
-                tree.walk_block(block, &mut at[..block.len()], self.depth);
-                for (total, &leaf) in totals.iter_mut().zip(&at[..block.len()]) {
-                    *total += tree.paths[leaf as usize];
+                for (rows, totals) in padded
+                    .as_chunks::<LANES>()
+                    .0
+                    .iter()
+                    .zip(totals.as_chunks_mut::<LANES>().0)
+                {
+                    tree.add_paths(rows, totals);
                 }
             }
-            out.extend(totals[..block.len()].iter().map(|&t| self.normalise(t)));
+            out.extend(totals[..block.len()].iter().map(|&t| normalise(t)));
         }
         out
     }
 
-    fn normalise(&self, total_path: f64) -> f64 {
-        if self.trees.is_empty() {
-            return 0.5;
-        }
-        let mean = total_path / self.trees.len() as f64;
+    /// The score of a row from its path lengths summed over the trees.
+    fn normaliser(&self) -> impl Fn(f64) -> f64 {
+        let trees = self.trees.len() as f64;
         let c = average_path_length(self.max_samples).max(f64::MIN_POSITIVE);
-        (-mean / c).exp2()
+        move |total_path| {
+            if trees == 0.0 {
+                return 0.5;
+            }
+            (-(total_path / trees) / c).exp2()
+        }
     }
 
     /// The score at or above which a transaction is anomalous: the training rows' top

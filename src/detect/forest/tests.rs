@@ -169,3 +169,39 @@ fn corrupt_or_truncated_bytes_are_refused() {
         let _ = corrupt(at, rng.gen());
     }
 }
+
+/// `trees` copies of a 16-level chain under `forest`'s header, claiming 65,536 samples: each
+/// split sends `x0 > 0` right, its left child a leaf of path 1, the last leaf's path 16; about
+/// 300 bytes a tree.
+fn deep_chains(forest: &Forest, trees: u32) -> Vec<u8> {
+    let mut bytes = forest.to_bytes()[..46].to_vec();
+    bytes[14..18].copy_from_slice(&trees.to_le_bytes());
+    bytes[18..22].copy_from_slice(&65_536u32.to_le_bytes());
+    let leaf = |out: &mut Vec<u8>, path: f64| {
+        out.push(0);
+        out.extend_from_slice(&path.to_le_bytes());
+    };
+    for _ in 0..trees {
+        for _ in 0..16 {
+            bytes.extend_from_slice(&[1, 0]);
+            bytes.extend_from_slice(&0.0f64.to_le_bytes());
+            leaf(&mut bytes, 1.0);
+        }
+        leaf(&mut bytes, 16.0);
+    }
+    bytes
+}
+
+#[test]
+fn a_small_forest_of_deep_trees_that_would_take_gigabytes_laid_out_is_refused() {
+    let (_, forest) = trained();
+    let one = Forest::from_bytes(&deep_chains(&forest, 1)).unwrap();
+    let c = average_path_length(65_536);
+    let deep = one.score(&[1.0; WIDTH]);
+    assert!((deep - (-16.0 / c).exp2()).abs() < 1e-12, "{deep}");
+    assert_eq!(one.score_all(&[[-1.0; WIDTH]]), [(-1.0 / c).exp2()]);
+    let many = deep_chains(&forest, 1_000);
+    assert!(many.len() < 400_000, "{} bytes", many.len());
+    let refused = Forest::from_bytes(&many).unwrap_err();
+    assert!(refused.contains("slots"), "{refused}");
+}

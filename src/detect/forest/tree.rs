@@ -3,15 +3,29 @@
 //! among those not constant in the node, a threshold uniform in [min, max) of that feature there
 //! (`x <= threshold` goes left), until one sample is left or the depth limit is reached.
 //!
-//! Invariant: nodes are stored flat with a node's two children side by side (`left`, `left + 1`)
-//! after it, and a leaf points to itself with an infinite threshold, so every path from the root
-//! is walked in exactly `depth` steps without a branch on the kind of node; a leaf's path length
-//! is its depth plus `c(samples in the leaf)`, as in scikit-learn, kept in `paths` beside the nodes.
+//! A tree grows as flat [`Node`]s (a split's two children side by side, `left` and `left + 1`,
+//! a leaf with an infinite threshold), then is laid out in heap order for walking ([`Tree`]):
+//! every path is walked in the same number of steps without a branch on the kind of node, and a
+//! leaf's path length is its depth plus `c(samples in the leaf)`, as in scikit-learn.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::detect::features::{Row, WIDTH};
+
+/// A row's features padded to a power of two, so a feature index masked with `STRIDE − 1` is in
+/// bounds (features are below `WIDTH` by construction; the padding is never compared).
+pub const STRIDE: usize = WIDTH.next_power_of_two();
+
+/// A row as the block walk reads it: [`Row`] then zeros.
+pub type Padded = [f64; STRIDE];
+
+/// `row` padded to [`STRIDE`].
+pub fn pad(row: &Row) -> Padded {
+    let mut out = [0.0; STRIDE];
+    out[..WIDTH].copy_from_slice(row);
+    out
+}
 
 /// Euler–Mascheroni constant, as in scikit-learn's `_average_path_length`.
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
@@ -56,14 +70,61 @@ impl Node {
     }
 }
 
-/// A tree's nodes, root first, and beside them each leaf's path length (0 for splits).
+/// A tree in heap order, for walking: slot 1 is the root, the children of slot `j` are `2j`
+/// (`row[feature] <= threshold`) and `2j + 1`; slot 0 is unused.
+///
+/// Invariant: `values` and `features` have `2^(depth + 1)` slots, `depth` being the deepest
+/// leaf's depth. Slots below `2^depth` hold splits' thresholds, `+inf` at and below a leaf so
+/// that a walk goes left there; so every walk takes exactly `depth` steps and ends in a slot at
+/// or above `2^depth`, which holds the path length of the leaf it came through (a leaf at depth
+/// `d` in slot `j` ends its walks in slot `j · 2^(depth − d)`). A slot index masked with
+/// `len − 1` is therefore in bounds without changing it, and the walk needs no bounds check.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tree {
-    pub nodes: Vec<Node>,
-    pub paths: Vec<f64>,
+    depth: u32,
+    values: Vec<f64>,
+    features: Vec<u8>,
 }
 
 impl Tree {
+    /// The heap layout of a tree given as `nodes` (root first, a split's children at `left` and
+    /// `left + 1`) with each leaf's path length in `paths`.
+    pub fn from_nodes(nodes: &[Node], paths: &[f64]) -> Self {
+        let depth = deepest(nodes);
+        let slots = 2usize << depth;
+        let mut tree = Tree {
+            depth,
+            values: vec![f64::INFINITY; slots],
+            features: vec![0; slots],
+        };
+        // (node, heap slot, depth)
+        let mut stack = vec![(0usize, 1usize, 0u32)];
+        while let Some((at, slot, level)) = stack.pop() {
+            let node = &nodes[at];
+            if node.is_leaf() {
+                tree.values[slot << (depth - level)] = paths[at];
+                continue;
+            }
+            tree.values[slot] = node.threshold;
+            tree.features[slot] = u8::try_from(node.feature).unwrap_or(0);
+            let left = node.left as usize;
+            stack.push((left + 1, 2 * slot + 1, level + 1));
+            stack.push((left, 2 * slot, level + 1));
+        }
+        tree
+    }
+
+    /// The split in heap slot `slot`, `level` steps below the root, or `None` for a leaf.
+    pub fn split_at(&self, slot: usize, level: u32) -> Option<(u8, f64)> {
+        let threshold = self.values[slot];
+        (level < self.depth && threshold != f64::INFINITY).then(|| (self.features[slot], threshold))
+    }
+
+    /// The path length of the leaf in heap slot `slot`, `level` steps below the root.
+    pub fn leaf_path(&self, slot: usize, level: u32) -> f64 {
+        self.values[slot << (self.depth - level)]
+    }
+
     /// Grows a tree on `rows[sample[..]]`, splitting no deeper than `max_depth`.
     pub fn grow(rows: &[Row], sample: &mut [usize], max_depth: u32, rng: &mut ChaCha8Rng) -> Self {
         let mut nodes = vec![Node::leaf(0)];
@@ -93,31 +154,51 @@ impl Tree {
             stack.push((left + 1, start + left_len, end, depth + 1));
             stack.push((left, start, start + left_len, depth + 1));
         }
-        Tree { nodes, paths }
+        Tree::from_nodes(&nodes, &paths)
     }
 
-    /// The path length of `row`: `depth` steps from the root, then the leaf's length.
-    #[inline]
-    pub fn path_length(&self, row: &Row, depth: u32) -> f64 {
-        let mut at = 0usize;
-        for _ in 0..depth {
-            let node = &self.nodes[at];
-            at = node.left as usize + usize::from(row[node.feature as usize] > node.threshold);
-        }
-        self.paths[at]
+    /// The path length of `row`.
+    pub fn path_length(&self, row: &Row) -> f64 {
+        let mut total = [0.0];
+        self.add_paths(&[pad(row)], &mut total);
+        total[0]
     }
 
-    /// Walks every row of `block` to its leaf, level by level; `at` receives the leaves.
+    /// Adds to `totals` the path length of each of the `K` `rows`. The walks advance one level
+    /// at a time for all `K` rows, held in registers: they are independent, so the processor
+    /// overlaps their memory reads instead of waiting on one path at a time.
     #[inline]
-    pub fn walk_block(&self, block: &[Row], at: &mut [u32], depth: u32) {
-        at.fill(0);
-        for _ in 0..depth {
-            for (node_at, row) in at.iter_mut().zip(block) {
-                let node = &self.nodes[*node_at as usize];
-                *node_at = node.left + u32::from(row[node.feature as usize] > node.threshold);
+    pub fn add_paths<const K: usize>(&self, rows: &[Padded; K], totals: &mut [f64; K]) {
+        // `len` is a power of two above every slot a walk visits (type invariant), so masking
+        // changes no index and proves each in bounds.
+        let mask = self.values.len() - 1;
+        let (values, features) = (&self.values[..=mask], &self.features[..=mask]);
+        let mut at = [1usize; K];
+        for _ in 0..self.depth {
+            for (slot, row) in at.iter_mut().zip(rows) {
+                let j = *slot & mask;
+                let right = row[usize::from(features[j]) & (STRIDE - 1)] > values[j];
+                *slot = 2 * j + usize::from(right);
             }
         }
+        for (total, &slot) in totals.iter_mut().zip(&at) {
+            *total += values[slot & mask];
+        }
     }
+}
+
+/// The depth of the deepest leaf of `nodes` (root first).
+fn deepest(nodes: &[Node]) -> u32 {
+    let (mut deepest, mut stack) = (0, vec![(0usize, 0u32)]);
+    while let Some((at, depth)) = stack.pop() {
+        let node = &nodes[at];
+        if node.is_leaf() {
+            deepest = deepest.max(depth);
+        } else {
+            stack.extend([(node.left as usize, depth + 1), (node.left as usize + 1, depth + 1)]);
+        }
+    }
+    deepest
 }
 
 /// Picks the split of `part` and partitions it (left side first), or `None` when every feature
