@@ -192,7 +192,9 @@ impl Reader<'_> {
         self.node(&mut tree, 0, 0, limits)?;
         *slots += 2usize << tree.depth;
         if *slots > MAX_SLOTS {
-            return Err(format!("the trees take more than {MAX_SLOTS} slots laid out"));
+            return Err(format!(
+                "the trees take more than {MAX_SLOTS} slots laid out"
+            ));
         }
         Ok(Tree::from_nodes(&tree.nodes, &tree.paths))
     }

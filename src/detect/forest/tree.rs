@@ -195,7 +195,10 @@ fn deepest(nodes: &[Node]) -> u32 {
         if node.is_leaf() {
             deepest = deepest.max(depth);
         } else {
-            stack.extend([(node.left as usize, depth + 1), (node.left as usize + 1, depth + 1)]);
+            stack.extend([
+                (node.left as usize, depth + 1),
+                (node.left as usize + 1, depth + 1),
+            ]);
         }
     }
     deepest
