@@ -56,9 +56,11 @@ pub fn read(request: &ExportTraceServiceRequest, tenant: TenantId, key: ApiKeyId
                 Verdict::Refused(reason) => {
                     batch.rejected += 1;
                     if batch.reasons.len() < REASONS {
+                        // A span id is 8 bytes; a longer one is not echoed whole.
+                        let id = &span.span_id[..span.span_id.len().min(8)];
                         batch
                             .reasons
-                            .push(format!("span {}: {reason}", hex::encode(&span.span_id)));
+                            .push(format!("span {}: {reason}", hex::encode(id)));
                     }
                 }
             }
