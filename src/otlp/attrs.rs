@@ -43,10 +43,6 @@ impl<'a> Attributes<'a> {
         Self { by_key }
     }
 
-    pub fn has(&self, key: &str) -> bool {
-        self.by_key.contains_key(key)
-    }
-
     /// The first of `keys` present as a non-empty string, trimmed, if it is printable text of at
     /// most [`MAX_TEXT`] bytes; otherwise an error naming the key.
     pub fn text(&self, keys: &[&'static str]) -> Result<Option<String>, BadValue> {
