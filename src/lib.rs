@@ -10,6 +10,9 @@ pub mod app;
 pub mod audit;
 /// Authentication hook, principals, named permissions and the one authorization check.
 pub mod auth;
+/// Budgets: spend held to an amount per scope and period; threshold alerts, the gateway's model
+/// swap and hard limit with atomic reservations.
+pub mod budgets;
 /// The `auditpulse` command line: serve, migrate, config check, keys rotate/status, audit verify,
 /// tenant create, user create.
 pub mod cli;

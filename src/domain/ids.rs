@@ -126,6 +126,11 @@ id_type!(
     ProviderKeyId
 );
 
+id_type!(
+    /// A tenant's budget: a scope, a period and an amount that spend is held to.
+    BudgetId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ pub(crate) mod names;
 pub mod time;
 
 pub use ids::{
-    AccountId, AnomalyId, ApiKeyId, CaseEventId, ImportId, JobId, LlmCallId, ModelId, PlaidItemId,
-    ProviderKeyId, SessionId, SnoozeId, SpendId, TenantId, UserId, VendorId,
+    AccountId, AnomalyId, ApiKeyId, BudgetId, CaseEventId, ImportId, JobId, LlmCallId, ModelId,
+    PlaidItemId, ProviderKeyId, SessionId, SnoozeId, SpendId, TenantId, UserId, VendorId,
 };
 pub use money::{Currency, Money};
