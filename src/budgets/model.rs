@@ -254,7 +254,9 @@ pub struct BudgetInput {
     #[schema(value_type = Option<Vec<f64>>)]
     pub alert_thresholds: Option<Vec<Fraction>>,
     /// LLM spend only: above this fraction the gateway swaps each requested model for the next
-    /// one of `model_chain`.
+    /// one of `model_chain`, or, without a chain of its own, of the chain of the narrowest other
+    /// budget that covers the call (so a tenant-wide threshold moves every application down its
+    /// own chain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<f64>)]
     pub swap_threshold: Option<Fraction>,
@@ -483,12 +485,6 @@ impl BudgetInput {
                     "applies to LLM spend only: bank spend cannot be blocked".into(),
                 );
             }
-        }
-        if self.swap_threshold.is_some() && chain.len() < 2 {
-            bad(
-                "model_chain",
-                "a swap threshold needs a chain of at least two models".into(),
-            );
         }
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
