@@ -209,6 +209,15 @@ impl ApplicationBuilder {
                 .await
                 .map_err(|e| Error::Internal(anyhow::anyhow!("the LLM price catalog: {e}")))?,
         );
+        let budgets = Arc::new(crate::budgets::Budgets::new(store.clone(), store.clone()));
+        tasks.register(
+            crate::budgets::evaluate::Evaluator {
+                budgets: budgets.clone(),
+                alerts: store.clone(),
+                metrics: metrics.clone(),
+            }
+            .start(config.budgets.evaluate_every),
+        );
         let unpriced = crate::gateway::pricing::UnpricedAlerts::new(store.clone(), metrics.clone());
         // One writer for the gateway's calls and OTLP spans, so they link to each other.
         let writer = Writer {
@@ -241,6 +250,7 @@ impl ApplicationBuilder {
             callers: crate::gateway::proxy::callers(),
         });
         let state = AppState {
+            budgets,
             gateway,
             otlp,
             prices,

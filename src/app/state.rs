@@ -15,6 +15,7 @@ use crate::audit::AuditLog;
 use crate::audit::AuditStore;
 use crate::auth::Gate;
 use crate::auth::{Authenticator, Principal};
+use crate::budgets::store::BudgetStore;
 use crate::config::Config;
 use crate::config::DatabaseUrl;
 use crate::crypto::CryptoStore;
@@ -58,6 +59,7 @@ pub trait Store:
     + CallStore
     + ProviderStore
     + PriceStore
+    + BudgetStore
 {
 }
 impl<T> Store for T where
@@ -74,6 +76,7 @@ impl<T> Store for T where
         + CallStore
         + ProviderStore
         + PriceStore
+        + BudgetStore
 {
 }
 
@@ -122,6 +125,17 @@ pub struct AppState {
     pub otlp: Arc<crate::otlp::Otlp>,
     /// The LLM price catalog in force, with tenants' overrides.
     pub prices: Arc<crate::gateway::prices::PriceBook>,
+    /// Budgets: their storage, status and the gateway's checks.
+    pub budgets: Arc<crate::budgets::Budgets>,
+}
+
+impl FromRef<AppState> for crate::budgets::routes::BudgetsState {
+    fn from_ref(state: &AppState) -> Self {
+        crate::budgets::routes::BudgetsState {
+            budgets: state.budgets.clone(),
+            events: state.events.clone(),
+        }
+    }
 }
 
 impl FromRef<AppState> for Arc<crate::otlp::Otlp> {

@@ -29,6 +29,8 @@ pub enum Permission {
     GatewayUse,
     /// Set and delete the tenant's LLM provider keys (the gateway's upstream credentials).
     ProvidersManage,
+    /// Create, change and delete the tenant's budgets.
+    BudgetsManage,
 }
 
 impl Permission {
@@ -50,6 +52,7 @@ impl Permission {
             Permission::IngestWrite => "ingest:write",
             Permission::GatewayUse => "gateway:use",
             Permission::ProvidersManage => "providers:manage",
+            Permission::BudgetsManage => "budgets:manage",
         }
     }
 }
@@ -80,6 +83,7 @@ const ROLE_PERMISSIONS: &[(Role, &[Permission])] = &[
             IngestWrite,
             GatewayUse,
             ProvidersManage,
+            BudgetsManage,
         ],
     ),
 ];

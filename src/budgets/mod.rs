@@ -6,8 +6,14 @@
 //!
 //! Invariant: money is integer minor units and fractions integer parts per ten thousand.
 
+pub mod evaluate;
 pub mod model;
+pub mod period;
+pub mod routes;
+mod service;
+pub mod store;
 
 pub use model::{
     Budget, BudgetInput, BudgetPatch, Counts, Fraction, NewBudget, Period, Scope, ScopeKind,
 };
+pub use service::{from_row, matching, ratio, BudgetStatus, Budgets, TenantBudgets, Units};

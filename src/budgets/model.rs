@@ -215,6 +215,13 @@ impl fmt::Display for Fraction {
     }
 }
 
+impl Fraction {
+    /// Four decimals always (`0.8000`), for ratios shown as text.
+    pub fn to_string_fixed(self) -> String {
+        format!("{}.{:04}", self.0 / 10_000, self.0 % 10_000)
+    }
+}
+
 impl Serialize for Fraction {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let raw = RawValue::from_string(self.to_string()).map_err(serde::ser::Error::custom)?;

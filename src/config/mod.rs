@@ -4,6 +4,7 @@
 //! Invariant: a `Config` only exists when every value parsed; all problems are reported at once,
 //! one line each. Production-only refusals live in `production.rs`.
 
+mod budgets;
 mod database;
 mod master_keys;
 mod parse;
@@ -88,6 +89,7 @@ pub struct Config {
     /// `None` when Plaid is not configured.
     pub plaid: Option<PlaidConfig>,
     pub imports: ImportLimits,
+    pub budgets: budgets::BudgetConfig,
 }
 
 /// Bounds on one bank-file import.
@@ -191,6 +193,7 @@ impl Config {
         let idle_timeout = r.secs(vars::SESSION_IDLE_TIMEOUT, 30 * 24 * 3600);
         let max_lifetime = r.secs(vars::SESSION_MAX_LIFETIME, 365 * 24 * 3600);
         let imports = read_import_limits(&mut r);
+        let budgets = budgets::read(&mut r);
 
         let production = environment == Some(Environment::Production);
         let outbound = plaid::read_outbound(&mut r, production);
@@ -230,6 +233,7 @@ impl Config {
             Some(outbound),
             Some(plaid),
             Some(imports),
+            Some(budgets),
         ) = (
             environment,
             debug,
@@ -256,6 +260,7 @@ impl Config {
             outbound,
             plaid,
             imports,
+            budgets,
         )
         else {
             return Err(r.errors);
@@ -292,6 +297,7 @@ impl Config {
             outbound,
             plaid,
             imports,
+            budgets,
         };
         if config.environment == Environment::Production {
             let problems = production::problems(&config);

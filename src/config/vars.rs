@@ -77,6 +77,11 @@ pub const PLAID_WEBHOOK_URL: &str = "AUDITPULSE_PLAID_WEBHOOK_URL";
 pub const PLAID_SYNC_INTERVAL: &str = "AUDITPULSE_PLAID_SYNC_INTERVAL";
 pub const IMPORT_MAX_BYTES: &str = "AUDITPULSE_IMPORT_MAX_BYTES";
 pub const IMPORT_MAX_ROWS: &str = "AUDITPULSE_IMPORT_MAX_ROWS";
+pub const BUDGET_EVALUATE_INTERVAL: &str = "AUDITPULSE_BUDGET_EVALUATE_INTERVAL";
+pub const BUDGET_RESERVATION_TTL: &str = "AUDITPULSE_BUDGET_RESERVATION_TTL";
+pub const BUDGET_MAX_OUTPUT_TOKENS: &str = "AUDITPULSE_BUDGET_MAX_OUTPUT_TOKENS";
+pub const BUDGETS_FILE: &str = "AUDITPULSE_BUDGETS_FILE";
+pub const BUDGETS_TENANT: &str = "AUDITPULSE_BUDGETS_TENANT";
 
 /// Every variable, in the order `config check` and `.env.example` show them.
 pub const ALL: &[Var] = &[
@@ -127,6 +132,11 @@ pub const ALL: &[Var] = &[
     var(PLAID_SYNC_INTERVAL, "6h", "fallback sync of every active Plaid item this often (`30m`, `6h`, `1d` or seconds)"),
     var(IMPORT_MAX_BYTES, "20971520", "largest bank file (OFX, QFX, CSV) accepted by POST /api/v1/imports and `auditpulse import`, in bytes (20 MiB)"),
     var(IMPORT_MAX_ROWS, "1000000", "most transactions accepted in one bank file"),
+    var(BUDGET_EVALUATE_INTERVAL, "10s", "how often budgets are checked against their alert thresholds and the gateway's counters refreshed (`1s` to `1h`)"),
+    var(BUDGET_RESERVATION_TTL, "15m", "a gateway reservation whose call never ended (a crash) is given back after this long"),
+    var(BUDGET_MAX_OUTPUT_TOKENS, "32768", "output tokens a gateway call is reserved for when it names no max_tokens, under a budget with a hard limit or swap"),
+    var(BUDGETS_FILE, "", "a `budget_rules:` YAML file imported at start (needs AUDITPULSE_BUDGETS_TENANT)"),
+    var(BUDGETS_TENANT, "", "the slug of the tenant AUDITPULSE_BUDGETS_FILE is imported for"),
 ];
 
 /// The variable named `name`, if AuditPulse knows it.

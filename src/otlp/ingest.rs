@@ -94,6 +94,7 @@ fn new_call(call: SpanCall, tenant: TenantId, key: ApiKeyId) -> NewCall {
         endpoint: call.operation,
         attribution: call.attribution,
         model_requested: call.model_requested,
+        swapped_to: None,
         model_answered: call.model_answered,
         response_id: call.response_id,
         streamed: false,

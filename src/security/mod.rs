@@ -42,6 +42,8 @@ pub enum SecurityAlertKind {
     BankConnectionAttention,
     /// LLM calls to a model the price catalog does not know: their cost is unknown.
     UnpricedModel,
+    /// A budget's spend reached one of its alert thresholds this period.
+    BudgetThreshold,
 }
 
 #[derive(
@@ -66,6 +68,7 @@ impl SecurityAlertKind {
             SecurityAlertKind::RefreshTokenReuse => "refresh_token_reuse",
             SecurityAlertKind::BankConnectionAttention => "bank_connection_attention",
             SecurityAlertKind::UnpricedModel => "unpriced_model",
+            SecurityAlertKind::BudgetThreshold => "budget_threshold",
         }
     }
 
@@ -74,7 +77,7 @@ impl SecurityAlertKind {
     }
 }
 
-const ALL_KINDS: [SecurityAlertKind; 8] = [
+const ALL_KINDS: [SecurityAlertKind; 9] = [
     SecurityAlertKind::FailedLoginSpike,
     SecurityAlertKind::NewLoginSource,
     SecurityAlertKind::UnusualLoginHour,
@@ -83,6 +86,7 @@ const ALL_KINDS: [SecurityAlertKind; 8] = [
     SecurityAlertKind::RefreshTokenReuse,
     SecurityAlertKind::BankConnectionAttention,
     SecurityAlertKind::UnpricedModel,
+    SecurityAlertKind::BudgetThreshold,
 ];
 
 impl Severity {

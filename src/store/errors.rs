@@ -41,6 +41,13 @@ const CONFLICTS: &[(&[&str], &str)] = &[
         ],
         "another key for this provider was set at the same moment; retry",
     ),
+    (
+        &[
+            "budgets_tenant_id_name_key",
+            "budgets.tenant_id, budgets.name",
+        ],
+        "a budget with this name already exists",
+    ),
 ];
 
 pub fn map_db_error(error: sqlx::Error) -> Error {

@@ -26,7 +26,8 @@ use utoipa::{Modify, OpenApi};
          (name = "detection", description = "Risk scores, the anomaly queue and its reviews, detection settings (ledger:read to read, anomalies:review to review, detection:configure to change)"),
          (name = "plaid", description = "Bank connections through Plaid (ingest:write to change, ledger:read to list) and Plaid's verified webhook"),
          (name = "providers", description = "A tenant's LLM provider keys for the gateway (permission providers:manage; keys are never returned)"),
-         (name = "prices", description = "The LLM price catalog as the tenant's calls are priced, and its negotiated overrides (ledger:read to read, providers:manage to change)"))
+         (name = "prices", description = "The LLM price catalog as the tenant's calls are priced, and its negotiated overrides (ledger:read to read, providers:manage to change)"),
+         (name = "budgets", description = "Budgets: spend held to an amount per scope and period, with alert thresholds, the gateway's model swap and hard limit (ledger:read to read, budgets:manage to change)"))
 )]
 pub struct ApiDoc;
 

@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::{health, openapi};
 use crate::app::AppState;
+use crate::budgets::routes as budgets;
 use crate::detect::routes as detect;
 use crate::gateway::calls::routes as llm;
 use crate::gateway::pricing::routes as prices;
@@ -97,6 +98,9 @@ fn protected(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(llm::usage::usage))
         .routes(routes!(prices::list))
         .routes(routes!(prices::overrides, prices::put, prices::delete))
+        .routes(routes!(budgets::list, budgets::create))
+        .routes(routes!(budgets::get, budgets::update, budgets::delete))
+        .routes(routes!(budgets::status))
         .route_layer(from_fn_with_state(
             auth::Gate::from_ref(state),
             auth::require_principal,

@@ -32,6 +32,7 @@ pub(crate) fn call(tenant: TenantId, model: &str, usage: Option<Usage>) -> NewCa
             end_user: Some("user-42".into()),
         },
         model_requested: Some(model.to_owned()),
+        swapped_to: None,
         model_answered: Some(model.to_owned()),
         response_id: Some("chatcmpl-1".into()),
         streamed: true,

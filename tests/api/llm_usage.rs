@@ -36,6 +36,7 @@ fn call(
             end_user: None,
         },
         model_requested: Some(model.to_owned()),
+        swapped_to: None,
         model_answered: Some(model.to_owned()),
         response_id: None,
         streamed: false,

@@ -33,6 +33,7 @@ fn call(tenant: TenantId, model: &str, usage: Usage) -> NewCall {
         endpoint: "chat.completions",
         attribution: Attribution::default(),
         model_requested: Some(model.to_owned()),
+        swapped_to: None,
         model_answered: Some(model.to_owned()),
         response_id: None,
         streamed: false,

@@ -60,7 +60,10 @@ pub struct NewCall {
     /// `chat.completions`, `responses`, `embeddings`, `models`, `messages`, `count_tokens`.
     pub endpoint: &'static str,
     pub attribution: Attribution,
+    /// The model the client asked for.
     pub model_requested: Option<String>,
+    /// The model sent instead, when a budget above its swap threshold swapped it.
+    pub swapped_to: Option<String>,
     pub model_answered: Option<String>,
     pub response_id: Option<String>,
     pub streamed: bool,
@@ -143,4 +146,8 @@ pub struct LlmCall {
     /// in usage and spend.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linked_call_id: Option<LlmCallId>,
+    /// The model the gateway sent instead of `model_requested`, when a budget above its swap
+    /// threshold swapped it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swapped_to: Option<String>,
 }

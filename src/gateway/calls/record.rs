@@ -52,6 +52,7 @@ pub fn cost_of(catalog: &Catalog, call: &NewCall) -> CallCost {
     let model = call
         .model_answered
         .as_deref()
+        .or(call.swapped_to.as_deref())
         .or(call.model_requested.as_deref());
     match model.and_then(|m| catalog.price(call.provider, m, call.started_at, &usage)) {
         Some(priced) => CallCost {

@@ -121,6 +121,7 @@ async fn relay_call(
         endpoint: endpoint_name(endpoint),
         attribution,
         model_requested: inspected.model.clone(),
+        swapped_to: None,
         model_answered: None,
         response_id: None,
         streamed: inspected.stream,

@@ -57,6 +57,8 @@ pub struct CallRow {
     pub error: Option<String>,
     /// For an OTLP span, the gateway call it describes too: only that call counts.
     pub linked_call_id: Option<LlmCallId>,
+    /// The model sent instead of the one asked for, when a budget swapped it.
+    pub swapped_to: Option<String>,
 }
 
 /// A token count as stored: counts beyond `i64` (which no provider reports) saturate.
@@ -100,6 +102,7 @@ impl CallRow {
             ttft_us: call.ttft_us,
             error: call.error.clone(),
             linked_call_id: None,
+            swapped_to: call.swapped_to.clone(),
         }
     }
 
@@ -122,6 +125,7 @@ impl CallRow {
     pub fn model(&self) -> Option<&str> {
         self.model_answered
             .as_deref()
+            .or(self.swapped_to.as_deref())
             .or(self.model_requested.as_deref())
     }
 
@@ -154,6 +158,7 @@ impl CallRow {
             ttft_ms: self.ttft_us.map(|t| t as f64 / 1000.0),
             error: self.error.clone(),
             linked_call_id: self.linked_call_id,
+            swapped_to: self.swapped_to.clone(),
         })
     }
 }

@@ -14,7 +14,7 @@ const COLUMNS: &str = "id, source, api_key_id, provider, endpoint, application, 
      end_user, model_requested, model_answered, response_id, streamed, http_status, outcome, \
      input_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, \
      output_tokens, reasoning_tokens, cost_status, cost_nanos, priced_model, started_at, \
-     latency_us, ttft_us, error, linked_call_id";
+     latency_us, ttft_us, error, linked_call_id, swapped_to";
 
 /// The sums of a usage row: cost only over priced calls (`cost_nanos` is NULL otherwise).
 const SUMS: &str = "COUNT(*) AS calls, \
@@ -119,7 +119,8 @@ where
                 .push_bind(r.latency_us)
                 .push_bind(r.ttft_us)
                 .push_bind(r.error.as_deref())
-                .push_bind(r.linked_call_id);
+                .push_bind(r.linked_call_id)
+                .push_bind(r.swapped_to.as_deref());
         });
         q.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
         q
