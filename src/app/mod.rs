@@ -228,6 +228,7 @@ impl ApplicationBuilder {
                 metrics.clone(),
                 Arc::new(unpriced),
             ]))),
+            budgets: Some(budgets.clone()),
         };
         let (batcher, batcher_task) = crate::otlp::Batcher::start(writer.clone());
         let otlp = Arc::new(crate::otlp::Otlp::new(

@@ -441,4 +441,25 @@ impl Budgets {
             blocked: budget.hard_limit && committed >= limit,
         })
     }
+
+    /// Settles the gateway's reservations of recorded calls with their exact costs (nothing to
+    /// do for a tenant without budgets).
+    pub async fn settle(
+        &self,
+        tenant: TenantId,
+        rows: &[crate::gateway::calls::store::CallRow],
+    ) -> Result<()> {
+        let settlements: Vec<super::store::Settlement> = rows
+            .iter()
+            .filter(|r| r.source == crate::gateway::calls::CallSource::Gateway.as_str())
+            .map(|r| super::store::Settlement {
+                call: r.id,
+                actual: r.cost_nanos.unwrap_or(0),
+            })
+            .collect();
+        if settlements.is_empty() || self.of_tenant(tenant).await?.budgets.is_empty() {
+            return Ok(());
+        }
+        self.store.settle(tenant, &settlements).await
+    }
 }

@@ -21,11 +21,27 @@ pub struct BudgetConfig {
     pub file: Option<(PathBuf, String)>,
 }
 
+/// `10s`, `15m`, `1h` or plain seconds, from `min` to `max`.
 fn bounded(value: &str, min: Duration, max: Duration) -> Result<Duration, String> {
-    let d = parse::duration(value)?;
+    let (number, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => {
+            return Err(format!(
+                "{value:?} is not a duration such as 10s, 15m or 1h"
+            ))
+        }
+    };
+    let n = parse::integer(number, 1, max.as_secs())?;
+    let d = Duration::from_secs(n.saturating_mul(scale));
     if d < min || d > max {
         return Err(format!(
-            "must be from {}s to {}s",
+            "must be from {}s to {}s, got {value:?}",
             min.as_secs(),
             max.as_secs()
         ));

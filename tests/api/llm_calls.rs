@@ -58,6 +58,7 @@ pub(crate) async fn writer(
         ledger,
         prices: Arc::new(PriceBook::new(shipped().unwrap())),
         observer: None,
+        budgets: None,
     };
     (db, writer, a, b)
 }

@@ -64,6 +64,7 @@ fn writer(app: &TestApp) -> Writer {
         ledger: app.state.ledger.clone(),
         prices: app.state.prices.clone(),
         observer: None,
+        budgets: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn writer(app: &TestApp) -> Writer {
         ledger: app.state.ledger.clone(),
         prices: app.state.prices.clone(),
         observer: None,
+        budgets: None,
     }
 }
 

@@ -129,6 +129,8 @@ pub struct Writer {
     pub ledger: Arc<Ledger>,
     pub prices: Arc<PriceBook>,
     pub observer: Option<Arc<dyn Observer>>,
+    /// Settles the budgets' reservations of the gateway's calls once they are written.
+    pub budgets: Option<Arc<crate::budgets::Budgets>>,
 }
 
 impl Writer {
@@ -151,6 +153,9 @@ impl Writer {
                 .collect();
             self.store.insert_calls(tenant, &rows).await?;
             self.settle_links(tenant, &mut rows).await?;
+            if let Some(budgets) = &self.budgets {
+                budgets.settle(tenant, &rows).await?;
+            }
             if let Some(observer) = &self.observer {
                 for (call, cost) in calls.iter().zip(&costs) {
                     observer.written(tenant, call, cost);
