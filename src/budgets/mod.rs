@@ -2,10 +2,12 @@
 //! API key; account, vendor, category for bank spend) and period (day, week, calendar month in
 //! the tenant's time zone).
 //!
-//! The map: `model` (what a budget is, its checks).
+//! The map: `model` (what a budget is, its checks), `estimate` (a call's worst-case cost before
+//! it is sent, and the model a swap moves it to).
 //!
 //! Invariant: money is integer minor units and fractions integer parts per ten thousand.
 
+pub mod estimate;
 pub mod model;
 
 pub use model::{
