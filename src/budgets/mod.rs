@@ -2,10 +2,18 @@
 //! API key; account, vendor, category for bank spend) and period (day, week, calendar month in
 //! the tenant's time zone).
 //!
-//! The map: `model` (what a budget is, its checks).
+//! The map: `model` (what a budget is, its checks), `period` (the window a period covers in the
+//! tenant's zone), `store` (storage on both backends: budgets, counters, reservations, alert
+//! marks), `service` ([`Budgets`]: changes, spend and status), `evaluate` (the background round:
+//! threshold alerts, counters, expired reservations), `estimate` (a call's worst-case cost
+//! before it is sent, and the model a swap moves it to), `enforce` (the gateway's check before
+//! each call: swap, refuse, reserve), `routes` (the HTTP surface).
 //!
-//! Invariant: money is integer minor units and fractions integer parts per ten thousand.
+//! Invariant: money is integer minor units (nano-dollars for LLM spend) and fractions integer
+//! parts per ten thousand; a hard limit holds across instances because every reservation is
+//! checked and taken under its counters' row locks.
 
+pub mod estimate;
 pub mod evaluate;
 pub mod model;
 pub mod period;

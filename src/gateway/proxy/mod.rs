@@ -3,7 +3,8 @@
 //! streams the provider's answer back while reading its usage.
 //!
 //! The map: `caller` (the AuditPulse key in either SDK header, attribution), `headers` (what
-//! crosses each way), `relay` (one call end to end, streaming and whole answers), `routes` (the
+//! crosses each way), `relay` (one call end to end, streaming and whole answers), `refusal` (the
+//! provider-shaped 429 a budget answers with, the model-swapped header), `routes` (the
 //! provider-shaped paths).
 //!
 //! Invariant: the tenant's provider key is only ever put in the request to its provider; every
@@ -11,6 +12,7 @@
 
 pub mod caller;
 mod headers;
+mod refusal;
 mod relay;
 mod routes;
 
@@ -26,6 +28,7 @@ use crate::outbound::StreamClient;
 use crate::store::IdentityStore;
 
 pub use caller::{callers, CALLER_TTL};
+pub use refusal::{budget_refusal, swapped_header, BUDGET_EXCEEDED, SWAPPED_HEADER};
 pub use relay::{endpoint_name, AUDITPULSE_REQUEST_ID};
 pub use routes::routes;
 

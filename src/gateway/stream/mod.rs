@@ -1,8 +1,9 @@
 //! Stream readers for the gateway: pure readers of what a client asks and what a provider
 //! answers, no I/O.
 //!
-//! The map: `request` (which endpoint, model, user and stream flag a request names, and the
-//! one change made to it: asking a streamed chat answer for its usage), `tap` (forwards a
+//! The map: `request` (which endpoint, model, user, stream flag and output-token limit a
+//! request names, the change made to it for metering, asking a streamed chat answer for its
+//! usage, and the model swap a budget asks for), `tap` (forwards a
 //! streamed answer and reads its usage from a copy), `body` (usage from a whole JSON answer),
 //! `seen` (what both learn), `choices` (when the tap need not hold an event back), `fields` (the providers' usage objects, read once for bodies and
 //! streams), `sse` (an incremental server-sent-events parser fed arbitrary byte chunks).
@@ -22,6 +23,6 @@ mod tap;
 mod tests;
 
 pub use body::from_body;
-pub use request::{inspect, Endpoint, Inspected, MAX_MODEL, MAX_USER};
+pub use request::{inspect, with_model, Endpoint, Inspected, MAX_MODEL, MAX_USER};
 pub use seen::Seen;
 pub use tap::{Tap, MAX_EVENT};

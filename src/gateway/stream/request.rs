@@ -1,15 +1,17 @@
 //! Reading a client's request before it is forwarded: which model, streamed or not, which end
-//! user, and the one change the gateway makes so a streamed chat answer carries its usage.
+//! user, how many output tokens it allows, the change the gateway makes so a streamed chat
+//! answer carries its usage, and the model swap a budget may ask for.
 //!
 //! Invariant: the forwarded body is the client's bytes, byte-identical, unless a chat completion
 //! is streamed without `stream_options.include_usage: true`; then only `stream_options` is
 //! added or rewritten (every other byte kept) and `strip_usage_chunk` tells the tap to take the
-//! extra usage chunk out again. A body that is not a JSON object is refused before any
-//! provider is called.
+//! extra usage chunk out again; `with_model` likewise changes only the top-level `model` value.
+//! A body that is not a JSON object is refused before any provider is called.
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -65,6 +67,9 @@ pub struct Inspected {
     pub stream: bool,
     /// The end user named by the client (OpenAI `user`, Anthropic `metadata.user_id`).
     pub user: Option<String>,
+    /// The most output tokens the client allows: `max_completion_tokens` (else `max_tokens`) of
+    /// a chat completion, `max_tokens` of a message, `max_output_tokens` of a response.
+    pub max_output_tokens: Option<u64>,
     /// The body to send to the provider.
     pub body: Bytes,
     /// The gateway asked for the usage chunk the client did not ask for: the tap removes it.
@@ -75,23 +80,19 @@ type Fields<'a> = BTreeMap<String, &'a RawValue>;
 
 /// Reads a request body (already bounded in size by the caller).
 pub fn inspect(endpoint: Endpoint, body: &[u8]) -> Result<Inspected, Error> {
-    let fields: Fields = serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            Error::BadRequest("the request body must be a JSON object".into())
-        } else {
-            Error::MalformedJson(e.to_string())
-        }
-    })?;
+    let fields: Fields = serde_json::from_slice(body).map_err(not_an_object)?;
     let model = string(&fields, "model", MAX_MODEL)?;
     let stream = endpoint.can_stream() && flag(&fields, "stream")?;
     let user = match endpoint.provider() {
         Provider::OpenAi => string(&fields, "user", MAX_USER)?,
         Provider::Anthropic => metadata_user(&fields)?,
     };
+    let max_output_tokens = max_output(endpoint, &fields)?;
     let mut inspected = Inspected {
         model,
         stream,
         user,
+        max_output_tokens,
         body: Bytes::copy_from_slice(body),
         strip_usage_chunk: false,
     };
@@ -131,7 +132,7 @@ fn ask_for_usage(body: &[u8], fields: &Fields) -> Result<Option<Bytes>, Error> {
     }
     options.insert("include_usage".into(), Value::Bool(true));
     let replacement = serde_json::to_vec(&options).map_err(|e| Error::Internal(e.into()))?;
-    let (start, end) = span(body, raw)?;
+    let (start, end) = span(body, raw, "stream_options")?;
     let mut out = Vec::with_capacity(body.len() + replacement.len());
     out.extend_from_slice(&body[..start]);
     out.extend_from_slice(&replacement);
@@ -139,15 +140,79 @@ fn ask_for_usage(body: &[u8], fields: &Fields) -> Result<Option<Bytes>, Error> {
     Ok(Some(out.into()))
 }
 
-/// Where a borrowed raw value lies in the body it was read from.
-fn span(body: &[u8], raw: &RawValue) -> Result<(usize, usize), Error> {
+/// The body with every top-level `model` value replaced by `model` (as a JSON string), every
+/// other byte kept. A repeated top-level key is replaced each time it appears, so whichever one
+/// the provider reads names the new model; a nested `model` (in a message, a tool) is left as
+/// it is.
+pub fn with_model(body: &Bytes, model: &str) -> Result<Bytes, Error> {
+    let members = top_level(body)?;
+    let mut spans = Vec::new();
+    for (key, raw) in &members.0 {
+        if key == "model" {
+            spans.push(span(body, raw, "model")?);
+        }
+    }
+    if spans.is_empty() {
+        return Err(Error::BadRequest("the request names no model".into()));
+    }
+    let replacement = serde_json::to_vec(model).map_err(|e| Error::Internal(e.into()))?;
+    let mut out = Vec::with_capacity(body.len() + replacement.len() * spans.len());
+    let mut from = 0;
+    // Members come in the order they appear, so the spans are ascending and disjoint.
+    for (start, end) in spans {
+        out.extend_from_slice(&body[from..start]);
+        out.extend_from_slice(&replacement);
+        from = end;
+    }
+    out.extend_from_slice(&body[from..]);
+    Ok(out.into())
+}
+
+/// The top-level members of a JSON object in the order they appear, repeated keys included.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Each;
+        impl<'de> Visitor<'de> for Each {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    members.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Each)
+    }
+}
+
+fn top_level(body: &[u8]) -> Result<Members<'_>, Error> {
+    serde_json::from_slice(body).map_err(not_an_object)
+}
+
+/// Why a body could not be read as a JSON object.
+fn not_an_object(e: serde_json::Error) -> Error {
+    if e.is_data() {
+        Error::BadRequest("the request body must be a JSON object".into())
+    } else {
+        Error::MalformedJson(e.to_string())
+    }
+}
+
+/// Where a borrowed raw value (the member `name`) lies in the body it was read from.
+fn span(body: &[u8], raw: &RawValue, name: &str) -> Result<(usize, usize), Error> {
     let text = raw.get().as_bytes();
     let start = (text.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
     let end = start.checked_add(text.len());
     match end {
         Some(end) if end <= body.len() && &body[start..end] == text => Ok((start, end)),
         _ => Err(Error::Internal(anyhow::anyhow!(
-            "stream_options was not found in the request body it was read from"
+            "{name} was not found in the request body it was read from"
         ))),
     }
 }
@@ -165,6 +230,42 @@ fn string(fields: &Fields, key: &str, max: usize) -> Result<Option<String>, Erro
         ))),
         value => Ok(value.filter(|s| !s.is_empty())),
     }
+}
+
+/// The output-token limit the endpoint's own field sets; `max_completion_tokens` replaces the
+/// older `max_tokens` of a chat completion (both are checked: the provider would read either).
+fn max_output(endpoint: Endpoint, fields: &Fields) -> Result<Option<u64>, Error> {
+    Ok(match endpoint {
+        Endpoint::ChatCompletions => {
+            let old = count(fields, "max_tokens")?;
+            count(fields, "max_completion_tokens")?.or(old)
+        }
+        Endpoint::Messages => count(fields, "max_tokens")?,
+        Endpoint::Responses => count(fields, "max_output_tokens")?,
+        Endpoint::Embeddings | Endpoint::CountTokens => None,
+    })
+}
+
+/// A whole number of tokens, absent or null as `None`; a sign, fraction, exponent or any other
+/// JSON value is refused. A number beyond `u64` is `u64::MAX` (it can only cost more).
+fn count(fields: &Fields, key: &str) -> Result<Option<u64>, Error> {
+    let Some(raw) = fields.get(key) else {
+        return Ok(None);
+    };
+    let text = raw.get();
+    if text == "null" {
+        return Ok(None);
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if digits(text) {
+        return Ok(Some(text.parse().unwrap_or(u64::MAX)));
+    }
+    if text.strip_prefix('-').is_some_and(digits) {
+        return Err(Error::BadRequest(format!("{key} must not be negative")));
+    }
+    Err(Error::BadRequest(format!(
+        "{key} must be a whole number of tokens"
+    )))
 }
 
 /// A boolean member, absent or null as false.
