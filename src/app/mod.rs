@@ -249,6 +249,12 @@ impl ApplicationBuilder {
             metrics: metrics.clone(),
             max_request_bytes: crate::gateway::proxy::MAX_REQUEST_BYTES,
             callers: crate::gateway::proxy::callers(),
+            budgets: Arc::new(crate::budgets::enforce::Enforcer::new(
+                budgets.clone(),
+                config.budgets.reservation_ttl,
+                config.budgets.max_output_tokens,
+            )),
+            prices: prices.clone(),
         });
         let state = AppState {
             budgets,

@@ -13,6 +13,7 @@
 //! parts per ten thousand; a hard limit holds across instances because every reservation is
 //! checked and taken under its counters' row locks.
 
+pub mod enforce;
 pub mod estimate;
 pub mod evaluate;
 pub mod model;

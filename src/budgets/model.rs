@@ -432,6 +432,11 @@ impl BudgetInput {
         let mut amount_minor = 0;
         if let Some(c) = currency {
             match parse_minor(&self.amount, c.exponent().unwrap_or(0)) {
+                // `1,000` is a thousand to some and one to others: refused, not guessed.
+                _ if self.amount.contains(',') => bad(
+                    "amount",
+                    "is written with a dot for decimals and no thousands separator, e.g. \"1000.00\"".into(),
+                ),
                 Ok(n) if n > 0 => amount_minor = n,
                 Ok(_) => bad("amount", "must be above zero".into()),
                 Err(e) => bad(

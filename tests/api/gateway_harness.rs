@@ -24,8 +24,15 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Like [`Self::start`], with more configuration.
+    pub async fn start_with(backend: Backend, overrides: &[(&str, &str)]) -> Self {
         let fake = FakeLlm::start().await;
-        let app = TestApp::spawn_with(backend, &[(vars::ALLOW_PRIVATE_OUTBOUND, "true")]).await;
+        let mut all = vec![(vars::ALLOW_PRIVATE_OUTBOUND, "true")];
+        all.extend_from_slice(overrides);
+        let app = TestApp::spawn_with(backend, &all).await;
         let (tenant, _, admin) = tenant_with_admin(&app, "acme").await;
         for (provider, key, base) in [
             ("openai", OPENAI_KEY, fake.openai_base()),

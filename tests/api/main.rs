@@ -8,6 +8,7 @@ mod helpers;
 
 mod audit;
 mod audit_store;
+mod budget_gateway;
 mod budgets;
 mod cli;
 mod cli_logs;

@@ -46,6 +46,10 @@ pub struct Gateway {
     pub max_request_bytes: usize,
     /// Keys proven in the last second.
     pub callers: caller::Callers,
+    /// The budgets' check before each call: model swap, hard limit, reservation.
+    pub budgets: Arc<crate::budgets::enforce::Enforcer>,
+    /// The price catalog a call's worst case is estimated with.
+    pub prices: Arc<crate::gateway::prices::PriceBook>,
 }
 
 /// The provider URL of `path` (`/v1/...`) under a base URL given with or without its `/v1`.

@@ -17,11 +17,14 @@ use futures_util::stream;
 use http::{HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 
-use super::{caller, headers, upstream_url, Gateway};
+use super::{
+    budget_refusal, caller, headers, swapped_header, upstream_url, Gateway, SWAPPED_HEADER,
+};
+use crate::budgets::enforce::{Admission, Ask};
 use crate::domain::{time, LlmCallId};
 use crate::error::{Error, Result};
 use crate::gateway::calls::{CallOutcome, CallSource, NewCall};
-use crate::gateway::stream::{from_body, inspect, Endpoint, Seen, Tap};
+use crate::gateway::stream::{from_body, inspect, with_model, Endpoint, Seen, Tap};
 use crate::web::RequestId;
 
 /// Our own request id on gateway answers (`x-request-id` is the provider's).
@@ -112,6 +115,43 @@ async fn relay_call(
     }
     let url = upstream_url(&upstream.base_url, path_of(endpoint))?;
     let out_headers = headers::to_provider(&parts.headers, provider, &upstream.api_key);
+    // The budgets that swap or block: decided and reserved before anything is sent.
+    let mut body = inspected.body.clone();
+    let mut swap = None;
+    if let (Some(model), true) = (&inspected.model, endpoint != Endpoint::CountTokens) {
+        let allowed = |m: &str| upstream.allows(m);
+        let ask = Ask {
+            tenant: caller.tenant,
+            call: id,
+            api_key: caller.key,
+            attribution: &attribution,
+            provider,
+            model,
+            prompt_bytes: body.len() as u64,
+            max_output_tokens: inspected.max_output_tokens,
+            at: started_at,
+            allowed: &allowed,
+        };
+        let catalog = gateway.prices.catalog(caller.tenant);
+        match gateway.budgets.admit(&ask, &catalog).await? {
+            Admission::Open => {}
+            Admission::Admitted { swap: None } => {}
+            Admission::Admitted { swap: Some(s) } => {
+                match with_model(&body, &s.to) {
+                    Ok(swapped) => body = swapped,
+                    Err(e) => {
+                        gateway.budgets.release(caller.tenant, id).await?;
+                        return Err(e);
+                    }
+                }
+                swap = Some(s);
+            }
+            Admission::Refused {
+                budget,
+                retry_after,
+            } => return Ok(budget_refusal(provider, &budget, Some(retry_after))),
+        }
+    }
     let mut call = NewCall {
         id,
         tenant: caller.tenant,
@@ -121,7 +161,7 @@ async fn relay_call(
         endpoint: endpoint_name(endpoint),
         attribution,
         model_requested: inspected.model.clone(),
-        swapped_to: None,
+        swapped_to: swap.as_ref().map(|s| s.to.clone()),
         model_answered: None,
         response_id: None,
         streamed: inspected.stream,
@@ -137,7 +177,7 @@ async fn relay_call(
     let before_send = started.elapsed();
     let sent = gateway
         .client
-        .send(Method::POST, url, out_headers, inspected.body.clone())
+        .send(Method::POST, url, out_headers, body)
         .await;
     let mut upstream_response = match sent {
         Ok(r) => r,
@@ -154,7 +194,10 @@ async fn relay_call(
     if !status.is_success() {
         call.outcome = CallOutcome::ProviderError;
     }
-    let client_headers = headers::to_client(upstream_response.headers());
+    let mut client_headers = headers::to_client(upstream_response.headers());
+    if let Some(s) = &swap {
+        client_headers.insert(SWAPPED_HEADER, swapped_header(&s.from, &s.to));
+    }
     let is_stream = upstream_response
         .headers()
         .get(http::header::CONTENT_TYPE)
