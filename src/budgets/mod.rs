@@ -6,6 +6,7 @@
 //!
 //! Invariant: money is integer minor units and fractions integer parts per ten thousand.
 
+pub mod import;
 pub mod model;
 
 pub use model::{
