@@ -4,6 +4,9 @@
 //! Invariant: every key of every map is either one the layout names or reported, and a key
 //! written twice in one map is reported at its second line: nothing is silently ignored.
 
+use std::collections::hash_map::Entry::{Occupied, Vacant};
+use std::collections::HashMap;
+
 use super::error::Problems;
 use super::tree::{Entry, Node, Value};
 
@@ -71,15 +74,20 @@ pub(super) fn entries<'a>(
             return None;
         }
     };
-    let mut kept: Vec<&Entry> = Vec::new();
+    // A hash of the keys seen: a map of eighty thousand keys is still read in linear time.
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(list.len());
+    let mut kept: Vec<&Entry> = Vec::with_capacity(list.len());
     for entry in list {
-        match kept.iter().find(|k| k.key == entry.key) {
-            Some(first) => problems.add(
+        match first.entry(&entry.key) {
+            Occupied(seen) => problems.add(
                 entry.line,
                 &join(under, &entry.key),
-                format!("written twice (first on line {})", first.line),
+                format!("written twice (first on line {})", seen.get()),
             ),
-            None => kept.push(entry),
+            Vacant(slot) => {
+                slot.insert(entry.line);
+                kept.push(entry);
+            }
         }
     }
     Some(kept)

@@ -131,6 +131,19 @@ fn common(fields: &Fields, line: usize, path: &str, problems: &mut Problems) -> 
     let amount_path = join(path, "monthly_budget");
     let amount_text = amount
         .and_then(|e| fields::text(&e.value, &amount_path, "an amount such as 500.00", problems));
+    // `check` reads a comma as a decimal point (bank files write 1,50): in this file `1,000`
+    // means a thousand dollars, so it is refused rather than read as one.
+    let amount_text = match (amount, amount_text) {
+        (Some(e), Some(text)) if text.contains(',') => {
+            problems.add(
+                e.value.line,
+                &amount_path,
+                format!("{text:?} has a comma: write dollars with a decimal point only, such as 1000.00"),
+            );
+            None
+        }
+        (_, text) => text,
+    };
     let mut places = vec![("", path.to_owned(), line)];
     let mut swap = None;
     let mut swap_ok = true;

@@ -180,6 +180,13 @@ fn amounts_keep_their_text_and_are_never_floats() {
         ["line 4: users[0].monthly_budget: \"1e3\" is not a decimal amount"]
     );
     assert_eq!(
+        problems(&one("1,000")),
+        [
+            "line 4: users[0].monthly_budget: \"1,000\" has a comma: write dollars with a decimal \
+          point only, such as 1000.00"
+        ]
+    );
+    assert_eq!(
         problems(&one("0")),
         ["line 4: users[0].monthly_budget: \"0\" must be above zero"]
     );
@@ -326,6 +333,22 @@ fn large_deep_or_many_ruled_files_are_refused() {
         "  global:\n    monthly_budget: 5\n  users:\n{users}"
     )));
     assert_eq!(plan.unwrap().budgets.len(), MAX_RULES);
+}
+
+#[test]
+fn a_file_of_eighty_thousand_keys_is_answered_with_fifty_problems() {
+    let keys: String = (0..80_000).map(|i| format!(" k{i}: 1\n")).collect();
+    let text = format!("budget_rules:\n global:\n  monthly_budget: 5\n{keys}");
+    assert!(text.len() < MAX_BYTES);
+    let e = plan(&text).unwrap_err();
+    assert_eq!(
+        (e.problems.len(), e.more),
+        (MAX_PROBLEMS, 80_000 - MAX_PROBLEMS)
+    );
+    assert_eq!(
+        e.problems[0].to_string(),
+        "line 4: k0: unknown key; expected global, applications, users or model_costs"
+    );
 }
 
 #[test]
