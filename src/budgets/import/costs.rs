@@ -2,10 +2,11 @@
 //! moving the decimal point in the text, and the provider is told from the model's name.
 //!
 //! Invariant: a price goes from its YAML text to [`PriceText`] by moving digits only (no float,
-//! no rounding), and is kept only if the catalog's `parse_price` and [`PriceText::parse`] accept it.
+//! no rounding), and is kept only if the catalog's `parse_price` and [`PriceText::parse`]
+//! accept it.
 
 use super::error::Problems;
-use super::fields::{self, join};
+use super::fields::{self, join, Fields};
 use super::tree::Entry;
 use crate::budgets::model::MAX_MODEL_CHARS;
 use crate::gateway::prices::parse_price;
@@ -108,62 +109,69 @@ fn one(entry: &Entry, problems: &mut Problems) -> Option<PriceRule> {
         );
     }
     let fields = fields?;
-    let mut price = |key: &str| {
-        let e = fields.get(key)?;
-        let at = join(&path, key);
-        let text = fields::text(&e.value, &at, "a price such as 0.01", problems)?;
-        let per_m = per_million(text).and_then(|m| match parse_price(&m) {
-            Ok(_) => Ok(m),
-            Err(e) => {
-                let e = e.to_string();
-                let why = e
-                    .rsplit_once("is not valid: ")
-                    .map_or("not a price", |(_, w)| w);
-                Err(format!(
-                    "{text:?} per 1K tokens is {m} per million tokens: {why}"
-                ))
-            }
-        });
-        match per_m {
-            Ok(m) => Some((m, text.to_owned(), at, e.value.line)),
-            Err(why) => {
-                problems.add(e.value.line, &at, why);
-                None
-            }
-        }
-    };
-    let input = price("input");
-    let output = price("output");
-    let cached = price("cached_input");
-    let cache_read = price("cache_read");
+    let mut get = |key: &str| price(&fields, &path, key, problems);
+    let (input, output) = (get("input"), get("output"));
+    let (cached, cache_read) = (get("cached_input"), get("cache_read"));
     for key in ["input", "output"] {
         if fields.get(key).is_none() {
             problems.add(entry.line, &join(&path, key), "missing");
         }
     }
-    if let (Some(_), Some((_, _, at, line))) = (&cached, &cache_read) {
-        problems.add(*line, at, "give cached_input or cache_read, not both");
+    if let (Some(_), Some((_, line))) = (&cached, &cache_read) {
+        let at = join(&path, "cache_read");
+        problems.add(*line, &at, "give cached_input or cache_read, not both");
         ok = false;
     }
-    let cache_read = cached.or(cache_read);
-    let (input, output, provider) = (input?, output?, provider?);
     let prices = PriceText {
-        input: input.0.clone(),
-        output: output.0.clone(),
-        cache_read: cache_read.as_ref().map(|c| c.0.clone()),
+        input: input?.0,
+        output: output?.0,
+        cache_read: cached.or(cache_read).map(|c| c.0),
         cache_write_5m: None,
         cache_write_1h: None,
         reasoning: None,
     };
-    // Each price was parsed above; the set is parsed whole as the override API will.
+    // Each price was parsed on its own; the set is parsed whole as the override API will.
     if prices.parse("").is_err() {
         problems.add(entry.line, &path, "the prices are not valid");
         ok = false;
     }
+    let provider = provider?;
     ok.then(|| PriceRule {
         line: entry.line,
         provider,
         model: model.to_owned(),
         prices,
     })
+}
+
+/// The price at `key` (if written) per million tokens, with its line, once the catalog accepts it.
+fn price(
+    fields: &Fields,
+    path: &str,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<(String, usize)> {
+    let e = fields.get(key)?;
+    let at = join(path, key);
+    let line = e.value.line;
+    let text = fields::text(&e.value, &at, "a price such as 0.01", problems)?;
+    let checked = per_million(text).and_then(|m| match parse_price(&m) {
+        Ok(_) => Ok(m),
+        Err(e) => {
+            let e = e.to_string();
+            let why = e
+                .rsplit_once("is not valid: ")
+                .map_or("not a price", |(_, w)| w);
+            Err(format!(
+                "{text:?} per 1K tokens is {m} per million tokens: {why}"
+            ))
+        }
+    });
+    match checked {
+        Ok(m) => Some((m, line)),
+        Err(why) => {
+            problems.add(line, &at, why);
+            None
+        }
+    }
 }

@@ -127,43 +127,20 @@ fn one_named(
 
 /// `monthly_budget` and `swap_threshold`, in a tenant-scoped monthly USD budget.
 fn common(fields: &Fields, line: usize, path: &str, problems: &mut Problems) -> Option<Draft> {
-    let amount = fields::required(fields, "monthly_budget", line, path, problems);
-    let amount_path = join(path, "monthly_budget");
-    let amount_text = amount
-        .and_then(|e| fields::text(&e.value, &amount_path, "an amount such as 500.00", problems));
-    // `check` reads a comma as a decimal point (bank files write 1,50): in this file `1,000`
-    // means a thousand dollars, so it is refused rather than read as one.
-    let amount_text = match (amount, amount_text) {
-        (Some(e), Some(text)) if text.contains(',') => {
-            problems.add(
-                e.value.line,
-                &amount_path,
-                format!("{text:?} has a comma: write dollars with a decimal point only, such as 1000.00"),
-            );
-            None
-        }
-        (_, text) => text,
-    };
     let mut places = vec![("", path.to_owned(), line)];
-    let mut swap = None;
-    let mut swap_ok = true;
-    if let Some(e) = fields.get("swap_threshold") {
-        let at = join(path, "swap_threshold");
-        match fields::text(&e.value, &at, "a fraction such as 0.8", problems) {
-            Some(text) => match Fraction::parse(text) {
-                Ok(f) => swap = Some(f),
-                Err(why) => {
-                    problems.add(e.value.line, &at, why);
-                    swap_ok = false;
-                }
-            },
-            None => swap_ok = false,
+    let amount = amount(fields, line, path, problems);
+    let swap = match fields.get("swap_threshold") {
+        Some(e) => {
+            let at = join(path, "swap_threshold");
+            let swap = fraction(&e.value, &at, problems);
+            places.push(("swap_threshold", at, e.value.line));
+            Some(swap?)
         }
-        places.push(("swap_threshold", at, e.value.line));
-    }
-    let (amount, amount_text) = (amount?, amount_text?);
-    places.push(("amount", amount_path, amount.value.line));
-    swap_ok.then(|| Draft {
+        None => None,
+    };
+    let (amount, amount_line) = amount?;
+    places.push(("amount", join(path, "monthly_budget"), amount_line));
+    Some(Draft {
         line,
         input: BudgetInput {
             name: String::new(),
@@ -172,7 +149,7 @@ fn common(fields: &Fields, line: usize, path: &str, problems: &mut Problems) -> 
                 value: None,
             },
             period: Period::Month,
-            amount: amount_text.to_owned(),
+            amount,
             currency: "USD".into(),
             alert_thresholds: None,
             swap_threshold: swap,
@@ -182,6 +159,34 @@ fn common(fields: &Fields, line: usize, path: &str, problems: &mut Problems) -> 
         },
         places,
     })
+}
+
+/// The text of the required `monthly_budget` and its line (`check` reads the amount).
+fn amount(
+    fields: &Fields,
+    line: usize,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<(String, usize)> {
+    let at = join(path, "monthly_budget");
+    let e = fields::required(fields, "monthly_budget", line, path, problems)?;
+    let text = fields::text(&e.value, &at, "an amount such as 500.00", problems)?;
+    // `check` reads a comma as a decimal point (bank files write 1,50): in this file `1,000`
+    // means a thousand dollars, so it is refused rather than read as one.
+    if text.contains(',') {
+        let why = "has a comma: write dollars with a decimal point only, such as 1000.00";
+        problems.add(e.value.line, &at, format!("{text:?} {why}"));
+        return None;
+    }
+    Some((text.to_owned(), e.value.line))
+}
+
+/// A fraction such as `0.8`, from its text.
+fn fraction(node: &Node, at: &str, problems: &mut Problems) -> Option<Fraction> {
+    let text = fields::text(node, at, "a fraction such as 0.8", problems)?;
+    Fraction::parse(text)
+        .map_err(|why| problems.add(node.line, at, why))
+        .ok()
 }
 
 /// `model_preferences`: primary, fallback, emergency, in that order, absent ones skipped.

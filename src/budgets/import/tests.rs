@@ -199,7 +199,10 @@ fn amounts_keep_their_text_and_are_never_floats() {
     let text = rules("  global:\n    monthly_budget: 5\n    swap_threshold: 0.12345\n");
     assert_eq!(
         problems(&text),
-        ["line 4: global.swap_threshold: \"0.12345\" is not a fraction such as 0.8 (at most 4 decimals)"]
+        [
+            "line 4: global.swap_threshold: \"0.12345\" is not a fraction such as 0.8 (at most 4 \
+          decimals)"
+        ]
     );
 }
 
@@ -234,13 +237,15 @@ fn a_price_finer_than_the_catalog_keeps_is_refused_with_its_line() {
         problems(&text),
         [
             "line 4: model_costs[\"gpt-4o\"].input: \"0.0000000000001\" per 1K tokens is \
-             0.0000000001 per million tokens: more than 9 decimal places (finer than a nano-dollar)",
+             0.0000000001 per million tokens: more than 9 decimal places (finer than a \
+             nano-dollar)",
             "line 5: model_costs[\"gpt-4o\"].output: \"1x\" is not a price such as 0.01 (dollars \
              per 1K tokens)",
         ]
     );
     let both = rules(
-        "  model_costs:\n    gpt-4o:\n      input: 1\n      output: 2\n      cached_input: 0.5\n      cache_read: 0.5\n",
+        "  model_costs:\n    gpt-4o:\n      input: 1\n      output: 2\n      \
+         cached_input: 0.5\n      cache_read: 0.5\n",
     );
     assert_eq!(
         problems(&both),
@@ -383,7 +388,10 @@ fn the_file_shape_is_checked() {
     );
     assert_eq!(
         problems("budget_rules:\n"),
-        ["line 1: budget_rules: holds no rules: expected global, applications, users or model_costs"]
+        [
+            "line 1: budget_rules: holds no rules: expected global, applications, users or \
+          model_costs"
+        ]
     );
     assert_eq!(
         problems("budget_rules:\n  global:\n    monthly_budget: [5]\n"),
@@ -426,7 +434,8 @@ fn a_refused_file_is_a_validation_error_naming_each_line() {
 #[test]
 fn flow_style_quotes_and_empty_sections_are_read_like_block_style() {
     let text = rules(
-        "  global: {monthly_budget: \"40\", swap_threshold: '0.5'}\n  applications:\n  users: []\n  \
+        "  global: {monthly_budget: \"40\", swap_threshold: '0.5'}\n  applications:\n  \
+         users: []\n  \
          model_costs: {\"text-embedding-3-small\": {input: 0.00002, output: 0}}\n",
     );
     let plan = plan(&text).unwrap();
