@@ -445,3 +445,26 @@ fn flow_style_quotes_and_empty_sections_are_read_like_block_style() {
     assert_eq!(plan.prices[0].prices, prices("0.02", "0", None));
     assert_eq!(plan.prices[0].line, 5);
 }
+
+#[test]
+fn a_file_saved_on_windows_reads_the_same() {
+    let windows = format!("\u{feff}{}", SEED.replace('\n', "\r\n"));
+    assert_eq!(plan(&windows), plan(SEED));
+    let mistakes = MISTAKES.replace('\n', "\r\n");
+    assert_eq!(problems(&mistakes), problems(MISTAKES));
+}
+
+#[test]
+fn every_cut_of_a_file_is_answered_with_lines_inside_it() {
+    for text in [SEED, MISTAKES] {
+        let lines = text.lines().count() + 1;
+        for end in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
+            if let Err(e) = plan(&text[..end]) {
+                assert!(!e.problems.is_empty(), "cut at {end}");
+                for p in &e.problems {
+                    assert!((1..=lines).contains(&p.line), "cut at {end}: {p}");
+                }
+            }
+        }
+    }
+}

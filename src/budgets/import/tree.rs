@@ -69,6 +69,8 @@ pub(super) fn read(text: &str) -> Result<Node, Problem> {
             ),
         ));
     }
+    // Editors on Windows start files with a byte-order mark, which the parser would read as text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new_from_str(text);
     let mut builder = Builder::default();
     loop {
