@@ -5,7 +5,7 @@
 //! The map: `model` (what a budget is, its checks), `period` (the window a period covers in the
 //! tenant's zone), `store` (storage on both backends: budgets, counters, reservations, alert
 //! marks), `service` ([`Budgets`]: changes, spend and status), `evaluate` (the background round:
-//! threshold alerts, counters, expired reservations), `estimate` (a call's worst-case cost
+//! threshold alerts, counters, expired reservations), `import` (the seed's `budget_rules:` YAML into budgets and price overrides), `estimate` (a call's worst-case cost
 //! before it is sent, and the model a swap moves it to), `enforce` (the gateway's check before
 //! each call: swap, refuse, reserve), `routes` (the HTTP surface).
 //!
@@ -16,6 +16,7 @@
 pub mod enforce;
 pub mod estimate;
 pub mod evaluate;
+pub mod import;
 pub mod model;
 pub mod period;
 pub mod routes;
