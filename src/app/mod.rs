@@ -210,6 +210,21 @@ impl ApplicationBuilder {
                 .map_err(|e| Error::Internal(anyhow::anyhow!("the LLM price catalog: {e}")))?,
         );
         let budgets = Arc::new(crate::budgets::Budgets::new(store.clone(), store.clone()));
+        if let Some((file, slug)) = &config.budgets.file {
+            let overrides = crate::gateway::pricing::Overrides {
+                store: store.clone(),
+                book: prices.clone(),
+            };
+            crate::budgets::load::at_start(
+                &budgets,
+                &overrides,
+                store.as_ref(),
+                &events,
+                file,
+                slug,
+            )
+            .await?;
+        }
         tasks.register(
             crate::budgets::evaluate::Evaluator {
                 budgets: budgets.clone(),

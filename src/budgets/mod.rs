@@ -17,12 +17,14 @@ pub mod enforce;
 pub mod estimate;
 pub mod evaluate;
 pub mod import;
+pub mod load;
 pub mod model;
 pub mod period;
 pub mod routes;
 mod service;
 pub mod store;
 
+pub use import::MAX_BYTES as MAX_FILE_BYTES;
 pub use model::{
     Budget, BudgetInput, BudgetPatch, Counts, Fraction, NewBudget, Period, Scope, ScopeKind,
 };

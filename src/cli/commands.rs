@@ -20,6 +20,7 @@ pub async fn run(command: &Command, out: &mut dyn Write) -> Result<(), Failure> 
         Command::Import(args) => super::import::run(args, out).await,
         Command::Detect(command) => super::detect::run(command, out).await,
         Command::Prices(command) => super::prices::run(command, out).await,
+        Command::Budgets(command) => super::budgets::run(command, out).await,
     }
 }
 

@@ -143,17 +143,9 @@ pub(super) async fn find_tenant(store: &dyn Store, wanted: &str) -> Result<Tenan
     if let Ok(id) = wanted.parse::<TenantId>() {
         return store.get_tenant(id).await?.ok_or_else(missing);
     }
-    let mut after = None;
-    loop {
-        let page = store.list_tenants(after, 200).await?;
-        if let Some(tenant) = page.iter().find(|t| t.slug == wanted) {
-            return Ok(tenant.clone());
-        }
-        match page.last() {
-            Some(last) if page.len() == 200 => after = Some(last.id),
-            _ => return Err(missing()),
-        }
-    }
+    crate::tenants::find_by_slug(store, wanted)
+        .await?
+        .ok_or_else(missing)
 }
 
 /// The password from standard input (its first line) when it is not a terminal; otherwise asked

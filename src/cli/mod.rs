@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 runtime or configuration error, 2 usage error. Errors are one line
 //! each (`--verbose` adds the cause chain), never a panic backtrace.
 
+mod budgets;
 mod commands;
 mod detect;
 mod identity;
@@ -26,6 +27,7 @@ Examples:
   auditpulse user create --email jane@acme.example --tenant acme --role admin
   auditpulse jobs list --state dead
   auditpulse prices reprice --unpriced --tenant acme
+  auditpulse budgets import budget-rules.yml --tenant acme
 
 Configuration comes from environment variables and a .env file in the working directory;
 see .env.example for every variable and its default.";
@@ -111,6 +113,9 @@ pub enum Command {
     /// The LLM price catalog: import a newer one, list it, reprice unpriced calls.
     #[command(subcommand)]
     Prices(prices::PricesCommand),
+    /// Budgets: import the seed's `budget_rules:` YAML, list a tenant's budgets.
+    #[command(subcommand)]
+    Budgets(budgets::BudgetsCommand),
 }
 
 #[derive(Debug, Subcommand)]

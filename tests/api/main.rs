@@ -10,6 +10,7 @@ mod audit;
 mod audit_store;
 mod budget_gateway;
 mod budgets;
+mod budgets_import;
 mod cli;
 mod cli_logs;
 mod crypto;
