@@ -26,7 +26,9 @@
 # BENCH_MODES (default "plain stream"), BENCH_SECONDS (default 10), BENCH_WARMUP (default 3),
 # BENCH_LOAD_THREADS (generator workers, default 2), BENCH_MOCK_THREADS (default 1),
 # BENCH_BIN / BENCH_TOOL (skip the build), BENCH_PORT (first port tried, default 18480),
-# BENCH_LOG_LEVEL (the server's LOG_LEVEL, default warn), BENCH_PERF="RATE MODE" (e.g. "2000 plain":
+# BENCH_LOG_LEVEL (the server's LOG_LEVEL, default warn), BENCH_BUDGET=on (a tenant-wide budget
+# with a swap threshold and a hard limit, never reached, so every call goes through the budget
+# check and its reservation; bench/budget_gateway.sh compares off and on), BENCH_PERF="RATE MODE" (e.g. "2000 plain":
 # `perf record` the server during that step's measured seconds; reports by thread and by symbol
 # next to the results).
 set -euo pipefail
@@ -118,6 +120,12 @@ code=$(api_post /api/v1/api-keys '{"name":"bench","scopes":["gateway:use"]}' "$O
 API_KEY=$(sed -n 's/.*"key":"\(ap_[^"]*\)".*/\1/p' "$OUT/api-key.json")
 [[ -n $API_KEY ]] || die "no key in the answer of POST /api/v1/api-keys"
 rm -f "$OUT/api-key.json"
+BUDGET=${BENCH_BUDGET:-off}
+if [[ $BUDGET == on ]]; then
+    code=$(api_post /api/v1/budgets '{"name":"bench cap","scope":{"kind":"tenant"},"spend":"llm","period":"month","amount":"1000000.00","currency":"USD","swap_threshold":0.99,"model_chain":["gpt-4o","gpt-4o-mini"],"hard_limit":true}' "$OUT/budget.json")
+    [[ $code == 2* ]] || die "POST /api/v1/budgets answered $code: $(cat "$OUT/budget.json")"
+    log "budget enforcement on: a tenant-wide hard limit and swap threshold, never reached"
+fi
 check=$(curl --noproxy '*' -s -o "$OUT/check.json" -w '%{http_code}' -H "Authorization: Bearer $API_KEY" \
     -H 'Content-Type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' \
     "$GATEWAY/v1/chat/completions")
@@ -193,7 +201,7 @@ ms() { awk -v us="$1" 'BEGIN { printf "%.3f", us / 1000 }'; }
 line_of() { { grep -E "^$1 mode=$2 rate=$3( |$)" "$OUT/results.txt" | grep -E "${4:-.}" | head -n 1; } || true; }
 row() { printf '%-6s %-6s %-8s %7s %8s %8s %8s %8s %8s %8s %7s %6s\n' "$@"; }
 {
-    echo "AuditPulse gateway latency, $(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), SQLite, LOG_LEVEL=$LOG_LEVEL_USED"
+    echo "AuditPulse gateway latency, $(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), SQLite, LOG_LEVEL=$LOG_LEVEL_USED, budget enforcement $BUDGET"
     echo "open loop, each rate to EACH of direct and gateway, interleaved; ${WARMUP}s warm-up + ${SECONDS_}s measured per step; generator $LOAD_THREADS threads, mock $MOCK_THREADS"
     echo "latency = send to last byte; ttfb = send to first body byte; ms; lag p99 = how late the generator sent (schedule health)"
     echo
