@@ -230,9 +230,9 @@ async fn status_sums_exactly_what_the_scope_covers(backend: Backend) {
     let changes = Changes {
         source: Source::Csv,
         upserts: vec![
-            bank("r1", checking, 12_34),
-            bank("r2", checking, 100_00),
-            bank("gone", checking, 5_000_00),
+            bank("r1", checking, 1_234),
+            bank("r2", checking, 10_000),
+            bank("gone", checking, 500_000),
         ],
         removals: vec![],
     };
@@ -368,3 +368,79 @@ async fn thresholds_alert_once_per_period(backend: Backend) {
 }
 
 on_both_backends!(thresholds_alert_once_per_period);
+
+async fn a_crashed_calls_reservation_expires_and_a_late_one_still_counts(backend: Backend) {
+    use auditpulse::budgets::store::{BudgetStore, PeriodKey, Settlement};
+    use auditpulse::store::Time;
+
+    let app = TestApp::spawn_with(backend, &[]).await;
+    let (a, _, admin) = tenant_with_admin(&app, "acme").await;
+    let budget = create(
+        &app,
+        &admin,
+        json!({"name": "cap", "scope": {"kind": "tenant"}, "spend": "llm", "period": "month",
+               "amount": "1", "currency": "USD", "hard_limit": true}),
+    )
+    .await;
+    let id: auditpulse::domain::BudgetId = budget["id"].as_str().unwrap().parse().unwrap();
+    let store = app.state.store.clone();
+    let now = time::now();
+    let (start, _) = auditpulse::budgets::period::window(
+        auditpulse::budgets::Period::Month,
+        chrono_tz::UTC,
+        now,
+    );
+    let key = PeriodKey {
+        budget: id,
+        start: Time(start),
+    };
+    // Two calls reserve 300,000 nanos each; one of them expired a second ago (its instance died).
+    let (crashed, late) = (LlmCallId::new(), LlmCallId::new());
+    for (call, expires) in [
+        (crashed, now - chrono::Duration::seconds(1)),
+        (late, now - chrono::Duration::seconds(1)),
+    ] {
+        let (_, reserved) = store
+            .reserve(a, call, &[key], Time(expires), &|_| Some(vec![300_000]))
+            .await
+            .unwrap();
+        assert!(reserved);
+    }
+    let committed = |store: std::sync::Arc<dyn auditpulse::app::Store>| async move {
+        store
+            .reserve(a, LlmCallId::new(), &[key], Time(now), &|c| {
+                assert_eq!(c.len(), 1);
+                // Refuse: only read the counter.
+                let _ = c[0].committed;
+                None
+            })
+            .await
+            .unwrap()
+            .0[0]
+            .committed
+    };
+    assert_eq!(committed(store.clone()).await, 600_000);
+    assert_eq!(store.expire_reservations(Time(now)).await.unwrap(), 2);
+    assert_eq!(
+        committed(store.clone()).await,
+        0,
+        "expired reservations are given back"
+    );
+    assert_eq!(store.expire_reservations(Time(now)).await.unwrap(), 0);
+    // The late call is recorded after all: its exact cost counts, once.
+    for _ in 0..2 {
+        store
+            .settle(
+                a,
+                &[Settlement {
+                    call: late,
+                    actual: 123_456,
+                }],
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(committed(store.clone()).await, 123_456);
+}
+
+on_both_backends!(a_crashed_calls_reservation_expires_and_a_late_one_still_counts);
