@@ -100,6 +100,7 @@ pub struct Metrics {
     llm: llm::LlmMetrics,
     llm_unpriced_calls: Family<ProviderLabels, Counter>,
     otlp_spans: Family<OutcomeLabels, Counter>,
+    budget_decisions: Family<OutcomeLabels, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -137,6 +138,7 @@ impl Metrics {
             llm: llm::LlmMetrics::new(),
             llm_unpriced_calls: Family::default(),
             otlp_spans: Family::default(),
+            budget_decisions: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -236,6 +238,12 @@ impl Metrics {
              in it), rejected (an LLM call that could not be used)",
             metrics.otlp_spans.clone(),
         );
+        registry.register(
+            "budget_decisions",
+            "Gateway calls a budget acted on, by outcome: swapped (sent with the next model of a \
+             chain), refused (at a hard limit)",
+            metrics.budget_decisions.clone(),
+        );
         Self {
             registry,
             ..metrics
@@ -252,6 +260,13 @@ impl Metrics {
         self.otlp_spans
             .get_or_create(&OutcomeLabels { outcome })
             .inc_by(count);
+    }
+
+    /// A gateway call a budget acted on: `swapped` or `refused`.
+    pub fn budget_decision(&self, outcome: &'static str) {
+        self.budget_decisions
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// An event appended to the audit trail.

@@ -141,6 +141,11 @@ async fn at_the_hard_limit_calls_are_refused_in_the_providers_shape(backend: Bac
         .post("/v1/chat/completions", chat("gpt-4o-mini", 10))
         .await;
     assert_eq!(small.status(), 200);
+    assert!(gw
+        .app
+        .metrics()
+        .await
+        .contains("auditpulse_budget_decisions_total{outcome=\"refused\"} 2"));
     let sent_after = gw.fake.requests().len() - before;
     let got = status(&gw.app, &gw.admin, &b["id"]).await;
     assert_eq!(got["blocked"], false, "{got}");

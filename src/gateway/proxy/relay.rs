@@ -144,12 +144,16 @@ async fn relay_call(
                         return Err(e);
                     }
                 }
+                gateway.metrics.budget_decision("swapped");
                 swap = Some(s);
             }
             Admission::Refused {
                 budget,
                 retry_after,
-            } => return Ok(budget_refusal(provider, &budget, Some(retry_after))),
+            } => {
+                gateway.metrics.budget_decision("refused");
+                return Ok(budget_refusal(provider, &budget, Some(retry_after)));
+            }
         }
     }
     let mut call = NewCall {
