@@ -370,7 +370,7 @@ async fn thresholds_alert_once_per_period(backend: Backend) {
 on_both_backends!(thresholds_alert_once_per_period);
 
 async fn a_crashed_calls_reservation_expires_and_a_late_one_still_counts(backend: Backend) {
-    use auditpulse::budgets::store::{BudgetStore, PeriodKey, Settlement};
+    use auditpulse::budgets::store::{PeriodKey, Settlement};
     use auditpulse::store::Time;
 
     let app = TestApp::spawn_with(backend, &[]).await;
