@@ -22,7 +22,7 @@ use super::store::{Counter, PeriodKey, Settlement};
 use crate::domain::{ApiKeyId, LlmCallId, TenantId};
 use crate::error::{Error, Result};
 use crate::gateway::calls::Attribution;
-use crate::gateway::prices::Catalog;
+use crate::gateway::prices::{Catalog, PriceBook};
 use crate::gateway::Provider;
 use crate::store::Time;
 
@@ -186,7 +186,7 @@ impl Enforcer {
     }
 
     /// Decides and reserves for one call.
-    pub async fn admit(&self, ask: &Ask<'_>, catalog: &Catalog) -> Result<Admission> {
+    pub async fn admit(&self, ask: &Ask<'_>, prices: &PriceBook) -> Result<Admission> {
         let of = self.budgets.of_tenant(ask.tenant).await?;
         let mut covering: Vec<&Budget> = of
             .budgets
@@ -196,6 +196,8 @@ impl Enforcer {
         if covering.is_empty() {
             return Ok(Admission::Open);
         }
+        let catalog = prices.catalog(ask.tenant);
+        let catalog = catalog.as_ref();
         // One lock order everywhere: by budget id.
         covering.sort_by_key(|b| b.id);
         let mut keys = Vec::with_capacity(covering.len());

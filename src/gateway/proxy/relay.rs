@@ -132,8 +132,7 @@ async fn relay_call(
             at: started_at,
             allowed: &allowed,
         };
-        let catalog = gateway.prices.catalog(caller.tenant);
-        match gateway.budgets.admit(&ask, &catalog).await? {
+        match gateway.budgets.admit(&ask, &gateway.prices).await? {
             Admission::Open => {}
             Admission::Admitted { swap: None } => {}
             Admission::Admitted { swap: Some(s) } => {
