@@ -6,9 +6,10 @@
 # 2. generates the files once (bench/gen_import.py, deterministic: same rows, same bytes) under
 #    $IMPORT_BENCH_DIR (default $TMPDIR/auditpulse-import-e2e);
 # 3. sets up a template instance with each binary (its own schema): `migrate`, `tenant create Acme
-#    --slug acme`, an admin from `user create`, then with `serve` running: login, `POST /api/v1/accounts` (USD checking) and
-#    `POST /api/v1/import-mappings` (mapping `m`); the server is stopped (SQLite: one writer);
-# 4. for each format, on a fresh copy of the template data dir:
+#    --slug acme`, an admin from `user create`, then with `serve` running: login,
+#    `POST /api/v1/accounts` (USD checking) and `POST /api/v1/import-mappings` (mapping `m`); the
+#    server is stopped (SQLite: one writer);
+# 4. for each format, on a fresh copy of that binary's template data dir:
 #    CLI:    `/usr/bin/time -v auditpulse import FILE --tenant acme --account ID [--mapping m]`,
 #            then the same again, which must import 0 (every row already in the ledger);
 #    HTTP:   `auditpulse serve`, `curl -F file=@FILE POST /api/v1/imports` (rows/s from curl's
