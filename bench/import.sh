@@ -5,10 +5,11 @@
 # 1. builds `cargo build --locked --profile bench --bin auditpulse` (release without LTO);
 # 2. generates the files once (bench/gen_import.py, deterministic: same rows, same bytes) under
 #    $IMPORT_BENCH_DIR (default $TMPDIR/auditpulse-import-e2e);
-# 3. sets up a template instance: `migrate`, `tenant create Acme --slug acme`, an admin from
-#    `user create`, then with `serve` running: login, `POST /api/v1/accounts` (USD checking) and
-#    `POST /api/v1/import-mappings` (mapping `m`); the server is stopped (SQLite: one writer);
-# 4. for each format, on a fresh copy of the template data dir:
+# 3. sets up a template instance with each binary (its own schema): `migrate`, `tenant create Acme
+#    --slug acme`, an admin from `user create`, then with `serve` running: login,
+#    `POST /api/v1/accounts` (USD checking) and `POST /api/v1/import-mappings` (mapping `m`); the
+#    server is stopped (SQLite: one writer);
+# 4. for each format, on a fresh copy of that binary's template data dir:
 #    CLI:    `/usr/bin/time -v auditpulse import FILE --tenant acme --account ID [--mapping m]`,
 #            then the same again, which must import 0 (every row already in the ledger);
 #    HTTP:   `auditpulse serve`, `curl -F file=@FILE POST /api/v1/imports` (rows/s from curl's
@@ -114,40 +115,52 @@ login() {
         sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
 }
 
-# --- the template instance -----------------------------------------------------------------------
+# --- the template instances ----------------------------------------------------------------------
 
-TEMPLATE=$WORK_DIR/template
-mkdir -p "$TEMPLATE"
+# One template per binary, each set up by that binary: a data dir migrated by one build has that
+# build's schema (an older binary refuses a database migrated past what it knows, and a shared
+# template would measure both builds on one build's indexes). TEMPLATES[i] and ACCOUNTS[i] belong
+# to BINS[i].
+TEMPLATES=()
+ACCOUNTS=()
 cd "$WORK_DIR"
-log "setting up the template instance in $TEMPLATE"
-run_ap "$TEMPLATE" "$BIN" migrate >"$OUT/setup.txt" 2>&1 || die "migrate failed: $(cat "$OUT/setup.txt")"
-run_ap "$TEMPLATE" "$BIN" tenant create Acme --slug acme >>"$OUT/setup.txt" 2>&1 ||
-    die "tenant create failed: $(cat "$OUT/setup.txt")"
-printf '%s\n' "$PASSWORD" | run_ap "$TEMPLATE" "$BIN" user create --email "$EMAIL" --tenant acme \
-    --role admin >>"$OUT/setup.txt" 2>&1 || die "user create failed: $(cat "$OUT/setup.txt")"
-serve "$TEMPLATE" "$BIN"
-TOKEN=$(login)
-[[ -n $TOKEN ]] || die "could not log in as $EMAIL"
 api_post() {
     curl --noproxy '*' -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d "$2" "$BASE$1"
 }
-ACCOUNT=$(api_post /api/v1/accounts '{"name":"Operating","kind":"checking","currency":"USD"}' |
-    grep -o '"id":"[0-9a-f-]*"' | head -n1 | cut -d'"' -f4)
-[[ -n $ACCOUNT ]] || die "could not create the account"
 MAPPING='{"name":"m","mapping":{"date":"Date","date_format":"%d/%m/%Y","amount":{"single":"Amount"},"description":"Details","counterparty":"Payee"}}'
-code=$(curl --noproxy '*' -s -o "$OUT/mapping.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-    -H 'Content-Type: application/json' -d "$MAPPING" "$BASE/api/v1/import-mappings")
-[[ $code == 201 ]] || die "could not save the mapping ($code): $(cat "$OUT/mapping.json")"
-stop_server
-log "template ready: tenant acme, account $ACCOUNT, mapping m"
+# setup_template I: the template instance of BINS[I].
+setup_template() {
+    local i=$1 bin=${BINS[$1]} dir=$WORK_DIR/template-$1 account code
+    mkdir -p "$dir"
+    log "setting up the template instance of ${LABELS[$i]} ($bin) in $dir"
+    run_ap "$dir" "$bin" migrate >"$OUT/setup-$i.txt" 2>&1 || die "migrate failed: $(cat "$OUT/setup-$i.txt")"
+    run_ap "$dir" "$bin" tenant create Acme --slug acme >>"$OUT/setup-$i.txt" 2>&1 ||
+        die "tenant create failed: $(cat "$OUT/setup-$i.txt")"
+    printf '%s\n' "$PASSWORD" | run_ap "$dir" "$bin" user create --email "$EMAIL" --tenant acme \
+        --role admin >>"$OUT/setup-$i.txt" 2>&1 || die "user create failed: $(cat "$OUT/setup-$i.txt")"
+    serve "$dir" "$bin"
+    TOKEN=$(login)
+    [[ -n $TOKEN ]] || die "could not log in as $EMAIL"
+    account=$(api_post /api/v1/accounts '{"name":"Operating","kind":"checking","currency":"USD"}' |
+        grep -o '"id":"[0-9a-f-]*"' | head -n1 | cut -d'"' -f4)
+    [[ -n $account ]] || die "could not create the account"
+    code=$(curl --noproxy '*' -s -o "$OUT/mapping-$i.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' -d "$MAPPING" "$BASE/api/v1/import-mappings")
+    [[ $code == 201 ]] || die "could not save the mapping ($code): $(cat "$OUT/mapping-$i.json")"
+    stop_server
+    TEMPLATES[i]=$dir
+    ACCOUNTS[i]=$account
+    log "template of ${LABELS[$i]} ready: tenant acme, account $account, mapping m"
+}
+for i in "${!BINS[@]}"; do setup_template "$i"; done
 
 # --- measurements --------------------------------------------------------------------------------
 
-# fresh: a copy of the template's data dir, for one measurement.
+# fresh I: a copy of BINS[I]'s template data dir, for one measurement.
 fresh() {
     local dir
     dir=$(mktemp -d -p "$WORK_DIR" run.XXXXXX)
-    cp -a "$TEMPLATE/." "$dir/"
+    cp -a "${TEMPLATES[$1]}/." "$dir/"
     echo "$dir"
 }
 elapsed_s() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$1"; }
@@ -157,12 +170,12 @@ rps() { awk -v r="$ROWS" -v s="$1" 'BEGIN { printf "%.0f", r / s }'; }
 RESULTS=()
 result() { RESULTS+=("$(printf '%-8s %-5s %-5s %-6s %8s %8s %7s %9s  %s' "$@")"); }
 
-# cli FORMAT BIN LABEL: a CLI import into a fresh instance, then the same file again.
+# cli FORMAT I: a CLI import by BINS[I] into a fresh instance, then the same file again.
 cli() {
-    local format=$1 bin=$2 label=$3 file data args t s r
+    local format=$1 bin=${BINS[$2]} label=${LABELS[$2]} file data args t s r
     file=$(file_of "$format")
-    data=$(fresh)
-    args=(import "$file" --tenant acme --account "$ACCOUNT")
+    data=$(fresh "$2")
+    args=(import "$file" --tenant acme --account "${ACCOUNTS[$2]}")
     [[ $format == csv ]] && args+=(--mapping m)
     for pass in first again; do
         t=$OUT/cli-$format-$label-$pass-$(date +%s%N)
@@ -179,15 +192,15 @@ cli() {
     rm -rf "$data"
 }
 
-# http FORMAT BIN LABEL: POST /api/v1/imports on a fresh instance's server, then the same again.
+# http FORMAT I: POST /api/v1/imports on a fresh instance's server (BINS[I]), then the same again.
 http() {
-    local format=$1 bin=$2 label=$3 file data t s r body fields
+    local format=$1 bin=${BINS[$2]} label=${LABELS[$2]} file data t s r body fields
     file=$(file_of "$format")
-    data=$(fresh)
+    data=$(fresh "$2")
     serve "$data" "$bin"
     TOKEN=$(login)
     [[ -n $TOKEN ]] || die "could not log in"
-    fields=(-F "account=$ACCOUNT" -F "file=@$file;type=application/octet-stream")
+    fields=(-F "account=${ACCOUNTS[$2]}" -F "file=@$file;type=application/octet-stream")
     [[ $format == csv ]] && fields+=(-F mapping=m)
     for pass in first again; do
         t=$OUT/http-$format-$label-$pass-$(date +%s%N)
@@ -222,7 +235,7 @@ for format in $FORMATS; do
     for path in $PATHS_; do
         for ((run = 1; run <= RUNS; run++)); do
             for i in "${!BINS[@]}"; do
-                "$path" "$format" "${BINS[$i]}" "${LABELS[$i]}"
+                "$path" "$format" "$i"
             done
         done
     done
