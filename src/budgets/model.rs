@@ -247,6 +247,7 @@ impl<'de> Deserialize<'de> for Fraction {
 #[serde(deny_unknown_fields)]
 pub struct BudgetInput {
     /// 1 to 200 characters, unique in the tenant.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub scope: Scope,
     pub period: Period,
@@ -265,7 +266,7 @@ pub struct BudgetInput {
     /// budget that covers the call (so a tenant-wide threshold moves every application down its
     /// own chain).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, exclusive_minimum = 0, maximum = 10)]
     pub swap_threshold: Option<Fraction>,
     /// LLM spend only: models in order of preference (`primary`, `fallback`, `emergency`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -285,6 +286,7 @@ pub struct BudgetInput {
 #[schema(as = BudgetPatchBody)]
 #[serde(deny_unknown_fields)]
 pub struct BudgetPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub scope: Option<Scope>,
     pub period: Option<Period>,
@@ -294,7 +296,7 @@ pub struct BudgetPatch {
     #[schema(value_type = Option<Vec<f64>>)]
     pub alert_thresholds: Option<Option<Vec<Fraction>>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, exclusive_minimum = 0, maximum = 10)]
     pub swap_threshold: Option<Option<Fraction>>,
     #[serde(default, deserialize_with = "double_option")]
     pub model_chain: Option<Option<Vec<String>>>,
