@@ -256,6 +256,12 @@ impl ApplicationBuilder {
         // the HTTP server relayed before the stores close.
         tasks.register(recorder_task);
         tasks.register(batcher_task);
+        let (enforcer, reserver) = crate::budgets::enforce::Enforcer::start(
+            budgets.clone(),
+            config.budgets.reservation_ttl,
+            config.budgets.max_output_tokens,
+        );
+        tasks.register(reserver);
         let gateway = Arc::new(Gateway {
             identity: store.clone(),
             providers: providers.clone(),
@@ -264,11 +270,7 @@ impl ApplicationBuilder {
             metrics: metrics.clone(),
             max_request_bytes: crate::gateway::proxy::MAX_REQUEST_BYTES,
             callers: crate::gateway::proxy::callers(),
-            budgets: Arc::new(crate::budgets::enforce::Enforcer::new(
-                budgets.clone(),
-                config.budgets.reservation_ttl,
-                config.budgets.max_output_tokens,
-            )),
+            budgets: Arc::new(enforcer),
             prices: prices.clone(),
         });
         let state = AppState {

@@ -9,16 +9,17 @@
 //! (the swap, the refusing budget) is what was reserved; a call with no covering budget costs a
 //! look-up in memory only.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
 
 use super::estimate::{next_model, worst_case};
 use super::model::{Budget, ScopeKind};
 use super::service::{Budgets, Units};
-use super::store::{Counter, PeriodKey, Settlement};
+use super::store::{Counter, PeriodKey, Reservation, Settlement};
 use crate::domain::{ApiKeyId, LlmCallId, TenantId};
 use crate::error::{Error, Result};
 use crate::gateway::calls::Attribution;
@@ -164,7 +165,63 @@ pub fn decide(
     Decision { swap, outcome }
 }
 
-/// The gateway's budget check.
+/// Reservations queued before a call waits for the reserver (back-pressure, never a drop).
+const QUEUE: usize = 8_192;
+/// Reservations decided in one transaction at most.
+const BATCH: usize = 256;
+
+/// What a call's decision needs, owned, so the reserver can decide on it in its transaction and
+/// the call can read the same decision after.
+struct Owned {
+    budgets: Vec<Budget>,
+    tenant: TenantId,
+    call: LlmCallId,
+    api_key: ApiKeyId,
+    attribution: Attribution,
+    provider: Provider,
+    model: String,
+    prompt_bytes: u64,
+    max_output_tokens: Option<u64>,
+    at: DateTime<Utc>,
+    /// The chain models the tenant's provider key allows.
+    allowed: HashSet<String>,
+    catalog: Arc<Catalog>,
+    ceiling: u64,
+}
+
+impl Owned {
+    fn decide(&self, counters: &[Counter]) -> Decision {
+        let allowed = |m: &str| self.allowed.contains(m);
+        let ask = Ask {
+            tenant: self.tenant,
+            call: self.call,
+            api_key: self.api_key,
+            attribution: &self.attribution,
+            provider: self.provider,
+            model: &self.model,
+            prompt_bytes: self.prompt_bytes,
+            max_output_tokens: self.max_output_tokens,
+            at: self.at,
+            allowed: &allowed,
+        };
+        let budgets: Vec<&Budget> = self.budgets.iter().collect();
+        decide(&budgets, counters, &ask, &self.catalog, self.ceiling)
+    }
+}
+
+type Reply = oneshot::Sender<Result<(Vec<Counter>, bool)>>;
+type BoxedDecide = Box<dyn Fn(&[Counter]) -> Option<Vec<i64>> + Send + Sync>;
+
+struct Request {
+    owned: Arc<Owned>,
+    keys: Vec<PeriodKey>,
+    expires_at: Time,
+    reply: Reply,
+}
+
+/// The gateway's budget check. Reservations go through one background reserver that decides a
+/// batch of calls in one transaction (group commit), so concurrent calls do not each wait for
+/// the database's write lock or hold a pooled connection while they do.
 pub struct Enforcer {
     pub budgets: Arc<Budgets>,
     /// A reservation of a call that never ends is given back after this.
@@ -173,58 +230,93 @@ pub struct Enforcer {
     pub max_output_tokens: u64,
     /// Counters whose rest of spend this instance has evaluated (once per period each).
     evaluated: Mutex<HashSet<(crate::domain::BudgetId, i64)>>,
+    queue: mpsc::Sender<Request>,
 }
 
 impl Enforcer {
-    pub fn new(budgets: Arc<Budgets>, reservation_ttl: Duration, max_output_tokens: u64) -> Self {
-        Self {
+    /// The check and its reserver (a background task to register).
+    pub fn start(
+        budgets: Arc<Budgets>,
+        reservation_ttl: Duration,
+        max_output_tokens: u64,
+    ) -> (Self, crate::app::tasks::Aborting) {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let handle = tokio::spawn(reserver(budgets.store.clone(), rx));
+        let enforcer = Self {
             budgets,
             reservation_ttl,
             max_output_tokens,
             evaluated: Mutex::new(HashSet::new()),
-        }
+            queue,
+        };
+        let task = crate::app::tasks::Aborting {
+            name: "budget_reserver",
+            handle,
+        };
+        (enforcer, task)
     }
 
     /// Decides and reserves for one call.
     pub async fn admit(&self, ask: &Ask<'_>, prices: &PriceBook) -> Result<Admission> {
         let of = self.budgets.of_tenant(ask.tenant).await?;
-        let mut covering: Vec<&Budget> = of
+        let mut covering: Vec<Budget> = of
             .budgets
             .iter()
             .filter(|b| b.enforces() && covers(b, ask))
+            .cloned()
             .collect();
         if covering.is_empty() {
             return Ok(Admission::Open);
         }
-        let catalog = prices.catalog(ask.tenant);
-        let catalog = catalog.as_ref();
         // One lock order everywhere: by budget id.
         covering.sort_by_key(|b| b.id);
         let mut keys = Vec::with_capacity(covering.len());
         let mut ends = Vec::with_capacity(covering.len());
         for budget in &covering {
             let window = Budgets::window(budget, of.zone, ask.at);
-            let key = PeriodKey {
+            self.evaluate_once(ask.tenant, budget, window).await?;
+            keys.push(PeriodKey {
                 budget: budget.id,
                 start: window.from,
-            };
-            self.evaluate_once(ask.tenant, budget, window).await?;
-            keys.push(key);
+            });
             ends.push(window.to.0);
         }
-        let ceiling = self.max_output_tokens;
-        let decide_on = |counters: &[Counter]| decide(&covering, counters, ask, catalog, ceiling);
+        let allowed = covering
+            .iter()
+            .flat_map(|b| b.model_chain.iter())
+            .filter(|m| (ask.allowed)(m))
+            .cloned()
+            .collect();
+        let owned = Arc::new(Owned {
+            budgets: covering,
+            tenant: ask.tenant,
+            call: ask.call,
+            api_key: ask.api_key,
+            attribution: ask.attribution.clone(),
+            provider: ask.provider,
+            model: ask.model.to_owned(),
+            prompt_bytes: ask.prompt_bytes,
+            max_output_tokens: ask.max_output_tokens,
+            at: ask.at,
+            allowed,
+            catalog: prices.catalog(ask.tenant),
+            ceiling: self.max_output_tokens,
+        });
         let expires = ask.at
             + chrono::Duration::from_std(self.reservation_ttl)
                 .unwrap_or_else(|_| chrono::Duration::minutes(15));
-        let (counters, reserved) = self
-            .budgets
-            .store
-            .reserve(ask.tenant, ask.call, &keys, Time(expires), &|c| {
-                decide_on(c).outcome.ok()
-            })
-            .await?;
-        let decision = decide_on(&counters);
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            owned: owned.clone(),
+            keys,
+            expires_at: Time(expires),
+            reply,
+        };
+        let gone = || Error::Unavailable("the budget reserver has stopped".into());
+        self.queue.send(request).await.map_err(|_| gone())?;
+        let (counters, reserved) = answer.await.map_err(|_| gone())??;
+        let decision = owned.decide(&counters);
+        let covering = &owned.budgets;
         let swap = decision.swap.map(|(to, i)| Swap {
             from: ask.model.to_owned(),
             to,
@@ -287,5 +379,59 @@ impl Enforcer {
         }
         seen.insert(seen_key);
         Ok(())
+    }
+}
+
+/// The reserver: takes what is queued (up to [`BATCH`]) and decides it tenant by tenant, each
+/// tenant's calls in one transaction, in the order they came.
+async fn reserver(store: Arc<dyn super::store::BudgetStore>, mut rx: mpsc::Receiver<Request>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut by_tenant: BTreeMap<TenantId, Vec<Request>> = BTreeMap::new();
+        for r in batch {
+            by_tenant.entry(r.owned.tenant).or_default().push(r);
+        }
+        for (tenant, requests) in by_tenant {
+            let decides: Vec<BoxedDecide> = requests
+                .iter()
+                .map(|r| {
+                    let owned = r.owned.clone();
+                    Box::new(move |c: &[Counter]| owned.decide(c).outcome.ok()) as BoxedDecide
+                })
+                .collect();
+            let items: Vec<Reservation<'_>> = requests
+                .iter()
+                .zip(&decides)
+                .map(|(r, d)| Reservation {
+                    call: r.owned.call,
+                    keys: &r.keys,
+                    expires_at: r.expires_at,
+                    decide: d.as_ref(),
+                })
+                .collect();
+            let result = store.reserve_batch(tenant, &items).await;
+            drop(items);
+            match result {
+                Ok(outs) => {
+                    for (r, out) in requests.into_iter().zip(outs) {
+                        let _ = r.reply.send(Ok(out));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%tenant, error = %e, "budget reservations failed");
+                    for r in requests {
+                        let _ = r.reply.send(Err(Error::Unavailable(
+                            "the budget reservation could not be stored; retry".into(),
+                        )));
+                    }
+                }
+            }
+        }
     }
 }

@@ -95,6 +95,15 @@ pub struct Window {
 /// the amount to add to each, or `None` to refuse and change nothing.
 pub type Decide<'a> = &'a (dyn Fn(&[Counter]) -> Option<Vec<i64>> + Send + Sync);
 
+/// One call's reservation in a batch.
+pub struct Reservation<'a> {
+    pub call: LlmCallId,
+    /// Sorted by budget id.
+    pub keys: &'a [PeriodKey],
+    pub expires_at: Time,
+    pub decide: Decide<'a>,
+}
+
 #[async_trait]
 pub trait BudgetStore: Send + Sync {
     /// Stores a new budget; a conflict when the tenant has one of the same name.
@@ -150,6 +159,13 @@ pub trait BudgetStore: Send + Sync {
         expires_at: Time,
         decide: Decide<'_>,
     ) -> Result<(Vec<Counter>, bool)>;
+    /// [`BudgetStore::reserve`] for several calls of one tenant in one transaction, in order:
+    /// each call decides on the counters as the calls before it left them.
+    async fn reserve_batch(
+        &self,
+        tenant: TenantId,
+        batch: &[Reservation<'_>],
+    ) -> Result<Vec<(Vec<Counter>, bool)>>;
     /// Settles the reservations of recorded calls with their exact costs (idempotent: a settled
     /// reservation is left alone; an expired one counts again, with its exact cost).
     async fn settle(&self, tenant: TenantId, settlements: &[Settlement]) -> Result<()>;

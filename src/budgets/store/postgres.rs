@@ -121,6 +121,17 @@ impl BudgetStore for PgStore {
         Ok(done)
     }
 
+    async fn reserve_batch(
+        &self,
+        tenant: TenantId,
+        batch: &[Reservation<'_>],
+    ) -> Result<Vec<(Vec<Counter>, bool)>> {
+        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
+        let done = Q::reserve_batch(&mut tx, LOCK, tenant, batch).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     async fn settle(&self, tenant: TenantId, settlements: &[Settlement]) -> Result<()> {
         let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
         Q::settle(&mut tx, LOCK, tenant, settlements).await?;

@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 
-use super::{BudgetRow, Counter, Decide, Matching, PeriodKey, Settlement, Window};
+use super::{BudgetRow, Counter, Decide, Matching, PeriodKey, Reservation, Settlement, Window};
 use crate::domain::{AccountId, ApiKeyId, BudgetId, LlmCallId, TenantId};
 use crate::error::{Error, Result};
 use crate::store::{map_db_error, Time};
@@ -362,6 +362,49 @@ where
             .map_err(map_db_error)?;
         }
         Ok((counters, true))
+    }
+
+    /// [`super::BudgetStore::reserve_batch`] in the backend's transaction.
+    pub async fn reserve_batch(
+        c: &mut DB::Connection,
+        lock: &str,
+        tenant: TenantId,
+        batch: &[Reservation<'_>],
+    ) -> Result<Vec<(Vec<Counter>, bool)>> {
+        // Every counter of the batch locked first, in one order: two batches never wait on each
+        // other crosswise.
+        let mut all: Vec<PeriodKey> = batch.iter().flat_map(|r| r.keys.iter().copied()).collect();
+        all.sort();
+        all.dedup();
+        let read = format!(
+            "SELECT committed, other FROM budget_usage \
+             WHERE tenant_id = $1 AND budget_id = $2 AND period_start = $3{lock}"
+        );
+        for key in &all {
+            Self::ensure_counter(&mut *c, tenant, *key).await?;
+            let _: Counter = sqlx::query_as(&read)
+                .bind(tenant)
+                .bind(key.budget)
+                .bind(key.start)
+                .fetch_one(&mut *c)
+                .await?;
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for r in batch {
+            out.push(
+                Self::reserve(
+                    &mut *c,
+                    lock,
+                    tenant,
+                    r.call,
+                    r.keys,
+                    r.expires_at,
+                    r.decide,
+                )
+                .await?,
+            );
+        }
+        Ok(out)
     }
 
     /// Moves each reservation's amount to its counter once: `held` gives back what it reserved,

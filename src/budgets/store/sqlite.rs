@@ -101,6 +101,17 @@ impl BudgetStore for SqliteStore {
         Ok(done)
     }
 
+    async fn reserve_batch(
+        &self,
+        tenant: TenantId,
+        batch: &[Reservation<'_>],
+    ) -> Result<Vec<(Vec<Counter>, bool)>> {
+        let mut tx = self.begin_immediate().await?;
+        let done = Q::reserve_batch(&mut tx, "", tenant, batch).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     async fn settle(&self, tenant: TenantId, settlements: &[Settlement]) -> Result<()> {
         let mut tx = self.begin_immediate().await?;
         Q::settle(&mut tx, "", tenant, settlements).await?;
