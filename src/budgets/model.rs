@@ -6,16 +6,12 @@
 //! Invariant: amounts are decimal text parsed into integer minor units, thresholds decimal text
 //! parsed into integer parts per ten thousand ([`Fraction`]); no float on either path.
 
-use std::fmt;
-
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::domain::time::Timestamp;
 use crate::domain::{BudgetId, Currency};
-use crate::error::{Error, FieldError, Result};
-use crate::ledger::import::ofx::amount::parse_minor;
+
+pub use super::fraction::{Fraction, MAX_FRACTION};
 
 /// Longest budget name.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -29,8 +25,6 @@ pub const MAX_CHAIN: usize = 10;
 pub const MAX_MODEL_CHARS: usize = 256;
 /// The thresholds a budget alerts at when none are given: 50 %, 80 %, 100 %.
 pub const DEFAULT_THRESHOLDS: [Fraction; 3] = [Fraction(5_000), Fraction(8_000), Fraction(10_000)];
-/// The largest fraction accepted (10 = 1000 %).
-pub const MAX_FRACTION: Fraction = Fraction(100_000);
 
 /// What a budget covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -177,70 +171,6 @@ impl Period {
     }
 }
 
-/// A fraction such as `0.8`, exactly, in parts per ten thousand (`0.8` is 8000). Written in JSON
-/// as a number (or a string holding one), read from its text, never through a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Fraction(pub u32);
-
-impl Fraction {
-    /// Parts per ten thousand of one.
-    pub const ONE: Fraction = Fraction(10_000);
-
-    /// `0.8`, `.5`, `1`, `1.25`: at most four decimals, above 0 and at most [`MAX_FRACTION`].
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
-        let text = text.trim();
-        let parts = parse_minor(text, 4)
-            .map_err(|_| format!("{text:?} is not a fraction such as 0.8 (at most 4 decimals)"))?;
-        if parts <= 0 || parts > i64::from(MAX_FRACTION.0) {
-            return Err(format!("{text:?} must be above 0 and at most 10"));
-        }
-        Ok(Fraction(parts as u32))
-    }
-
-    /// `amount` (in any unit) times this fraction, rounded down.
-    pub fn of(self, amount: i128) -> i128 {
-        amount * i128::from(self.0) / 10_000
-    }
-}
-
-impl fmt::Display for Fraction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let whole = self.0 / 10_000;
-        let rest = self.0 % 10_000;
-        if rest == 0 {
-            return write!(f, "{whole}");
-        }
-        let digits = format!("{rest:04}");
-        write!(f, "{whole}.{}", digits.trim_end_matches('0'))
-    }
-}
-
-impl Fraction {
-    /// Four decimals always (`0.8000`), for ratios shown as text.
-    pub fn to_string_fixed(self) -> String {
-        format!("{}.{:04}", self.0 / 10_000, self.0 % 10_000)
-    }
-}
-
-impl Serialize for Fraction {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let raw = RawValue::from_string(self.to_string()).map_err(serde::ser::Error::custom)?;
-        raw.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Fraction {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let raw: &RawValue = Deserialize::deserialize(d)?;
-        let text = raw.get();
-        let text = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text);
-        Fraction::parse(text).map_err(D::Error::custom)
-    }
-}
-
 /// The body of `POST /api/v1/budgets`, and what the YAML import builds for each rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = NewBudgetBody)]
@@ -351,171 +281,6 @@ pub struct Budget {
     pub updated_at: Timestamp,
     /// The principal who last changed it.
     pub updated_by: String,
-}
-
-impl BudgetInput {
-    /// The checked budget, or a field error for each bad field (values are not echoed).
-    pub fn check(&self) -> Result<NewBudget> {
-        let mut errors = Vec::new();
-        let mut bad = |field: &str, why: String| errors.push(FieldError::new(field, why));
-        let name = self.name.trim().to_owned();
-        if name.is_empty()
-            || name.chars().count() > MAX_NAME_CHARS
-            || name.chars().any(char::is_control)
-        {
-            bad(
-                "name",
-                format!("must be 1 to {MAX_NAME_CHARS} characters, no control characters"),
-            );
-        }
-        let kind = self.scope.kind;
-        let value = self
-            .scope
-            .value
-            .as_deref()
-            .map(str::trim)
-            .map(str::to_owned);
-        match (kind, &value) {
-            (ScopeKind::Tenant, Some(_)) => {
-                bad("scope.value", "a tenant scope has no value".into())
-            }
-            (ScopeKind::Tenant, None) => {}
-            (_, None) => bad(
-                "scope.value",
-                format!("a {} scope needs a value", kind.as_str()),
-            ),
-            (_, Some(v))
-                if v.is_empty()
-                    || v.chars().count() > MAX_SCOPE_VALUE_CHARS
-                    || v.chars().any(char::is_control) =>
-            {
-                bad(
-                    "scope.value",
-                    format!(
-                        "must be 1 to {MAX_SCOPE_VALUE_CHARS} characters, no control characters"
-                    ),
-                )
-            }
-            (ScopeKind::ApiKey | ScopeKind::Account, Some(v))
-                if uuid::Uuid::parse_str(v).is_err() =>
-            {
-                bad(
-                    "scope.value",
-                    format!("a {} scope's value is its id", kind.as_str()),
-                )
-            }
-            _ => {}
-        }
-        let counts = match (kind, self.spend) {
-            (ScopeKind::Tenant, spend) => spend.unwrap_or(Counts::All),
-            (k, None) if k.is_llm() => Counts::Llm,
-            (_, None) => Counts::Bank,
-            (k, Some(Counts::Llm)) if k.is_llm() => Counts::Llm,
-            (k, Some(Counts::Bank)) if k.is_bank() => Counts::Bank,
-            (k, Some(_)) => {
-                bad(
-                    "spend",
-                    format!(
-                        "a {} scope counts {} spend only",
-                        k.as_str(),
-                        if k.is_llm() { "llm" } else { "bank" }
-                    ),
-                );
-                Counts::All
-            }
-        };
-        let currency = match Currency::iso(&self.currency) {
-            Ok((c, _)) => Some(c),
-            Err(e) => {
-                bad("currency", e);
-                None
-            }
-        };
-        let mut amount_minor = 0;
-        if let Some(c) = currency {
-            match parse_minor(&self.amount, c.exponent().unwrap_or(0)) {
-                // `1,000` is a thousand to some and one to others: refused, not guessed.
-                _ if self.amount.contains(',') => bad(
-                    "amount",
-                    "is written with a dot for decimals and no thousands separator, e.g. \"1000.00\"".into(),
-                ),
-                Ok(n) if n > 0 => amount_minor = n,
-                Ok(_) => bad("amount", "must be above zero".into()),
-                Err(e) => bad(
-                    "amount",
-                    e.rsplit_once("\" ")
-                        .map_or(e.clone(), |(_, why)| why.to_owned()),
-                ),
-            }
-            if counts.has_llm() && c.as_str() != "USD" {
-                bad(
-                    "currency",
-                    "LLM spend is priced in USD: a budget counting it must be in USD".into(),
-                );
-            }
-        }
-        let mut thresholds = self
-            .alert_thresholds
-            .clone()
-            .unwrap_or_else(|| DEFAULT_THRESHOLDS.to_vec());
-        thresholds.sort();
-        thresholds.dedup();
-        if thresholds.len() > MAX_THRESHOLDS {
-            bad(
-                "alert_thresholds",
-                format!("at most {MAX_THRESHOLDS} thresholds"),
-            );
-        }
-        let chain: Vec<String> = self
-            .model_chain
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| m.trim().to_owned())
-            .collect();
-        if chain.len() > MAX_CHAIN {
-            bad("model_chain", format!("at most {MAX_CHAIN} models"));
-        }
-        if chain
-            .iter()
-            .any(|m| m.is_empty() || m.len() > MAX_MODEL_CHARS || m.chars().any(char::is_control))
-        {
-            bad(
-                "model_chain",
-                format!("each model is 1 to {MAX_MODEL_CHARS} bytes, no control characters"),
-            );
-        }
-        let hard_limit = self.hard_limit.unwrap_or(false);
-        if !counts.has_llm() {
-            if self.swap_threshold.is_some() {
-                bad("swap_threshold", "applies to LLM spend only".into());
-            }
-            if !chain.is_empty() {
-                bad("model_chain", "applies to LLM spend only".into());
-            }
-            if hard_limit {
-                bad(
-                    "hard_limit",
-                    "applies to LLM spend only: bank spend cannot be blocked".into(),
-                );
-            }
-        }
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
-        }
-        Ok(NewBudget {
-            name,
-            scope: Scope { kind, value },
-            counts,
-            period: self.period,
-            amount_minor,
-            currency: currency.unwrap_or(Currency::USD_NANO),
-            alert_thresholds: thresholds,
-            swap_threshold: self.swap_threshold,
-            model_chain: chain,
-            hard_limit,
-        })
-    }
 }
 
 impl Budget {
