@@ -8,6 +8,8 @@
 //! Invariant: pure, no I/O, no floats; `worst_case` is never below what `Catalog::price` charges
 //! for any usage the request can produce (prompt tokens at most its bytes, output at most its
 //! limit), saturating at `i64::MAX` nano-dollars rather than wrapping; an unknown model is `None`.
+//! [`prompt_token_bound`] gives the prompt size to pass: the body's bytes, plus a ceiling per
+//! image or file the provider fetches by reference.
 
 use chrono::{DateTime, Utc};
 
@@ -150,6 +152,38 @@ fn speaks(catalog: &Catalog, provider: Provider, entry: &str) -> bool {
         || !Provider::ALL
             .iter()
             .any(|other| *other != provider && catalog.find(*other, entry).is_some())
+}
+
+/// Prompt tokens reserved for each image or file the provider fetches by reference (a URL or a
+/// file id) rather than reading from the body: above what one image costs on any priced model
+/// (a high-detail image on gpt-4o-mini, the dearest in tokens, is about 48,000).
+pub const REFERENCE_TOKENS: u64 = 50_000;
+
+/// An upper bound on a request's prompt tokens: one per body byte, plus [`REFERENCE_TOKENS`]
+/// for every `"url"` or `"file_id"` key in it (images and files the provider fetches itself,
+/// whose tokens the body's size does not show).
+pub fn prompt_token_bound(body: &[u8]) -> u64 {
+    let references: u64 = [&b"\"url\""[..], &b"\"file_id\""[..]]
+        .iter()
+        .map(|key| keys_named(body, key))
+        .sum();
+    (body.len() as u64).saturating_add(references.saturating_mul(REFERENCE_TOKENS))
+}
+
+/// How many times `key` (a quoted JSON string) stands in `body` as an object key: followed,
+/// after any whitespace, by `:`. Inside a string value the quotes would be escaped.
+fn keys_named(body: &[u8], key: &[u8]) -> u64 {
+    let mut n = 0;
+    let mut at = 0;
+    while let Some(found) = body[at..].windows(key.len()).position(|w| w == key) {
+        let after = at + found + key.len();
+        let rest = body[after..].iter().find(|b| !b.is_ascii_whitespace());
+        if rest == Some(&b':') {
+            n += 1;
+        }
+        at = after;
+    }
+    n
 }
 
 #[cfg(test)]

@@ -409,3 +409,23 @@ fn a_dated_snapshot_of_a_chain_entry_moves_down_the_chain_too() {
         None
     );
 }
+
+#[test]
+fn images_and_files_fetched_by_reference_are_reserved_for() {
+    use super::{prompt_token_bound, REFERENCE_TOKENS};
+    let plain = br#"{"model":"gpt-4o","messages":[{"role":"user","content":"a \"url\": here"}]}"#;
+    assert_eq!(prompt_token_bound(plain), plain.len() as u64);
+    let image = br#"{"model":"gpt-4o","messages":[{"role":"user","content":[
+        {"type":"text","text":"what is this?"},
+        {"type":"image_url","image_url":{"url" : "https://example.com/a.png"}},
+        {"type":"image_url","image_url":{"url":"https://example.com/b.png","detail":"high"}}]}]}"#;
+    assert_eq!(
+        prompt_token_bound(image),
+        image.len() as u64 + 2 * REFERENCE_TOKENS
+    );
+    let file = br#"{"model":"gpt-4.1","input":[{"role":"user","content":[{"type":"input_file","file_id":"file-abc"}]}]}"#;
+    assert_eq!(
+        prompt_token_bound(file),
+        file.len() as u64 + REFERENCE_TOKENS
+    );
+}

@@ -127,7 +127,7 @@ async fn relay_call(
             attribution: &attribution,
             provider,
             model,
-            prompt_bytes: body.len() as u64,
+            prompt_bytes: crate::budgets::estimate::prompt_token_bound(&body),
             max_output_tokens: inspected.max_output_tokens,
             at: started_at,
             allowed: &allowed,
