@@ -370,7 +370,7 @@ async fn thresholds_alert_once_per_period(backend: Backend) {
 on_both_backends!(thresholds_alert_once_per_period);
 
 async fn a_crashed_calls_reservation_expires_and_a_late_one_still_counts(backend: Backend) {
-    use auditpulse::budgets::store::{PeriodKey, Settlement};
+    use auditpulse::budgets::store::{PeriodKey, Reservation, Settlement};
     use auditpulse::store::Time;
 
     let app = TestApp::spawn_with(backend, &[]).await;
@@ -400,24 +400,26 @@ async fn a_crashed_calls_reservation_expires_and_a_late_one_still_counts(backend
         (crashed, now - chrono::Duration::seconds(1)),
         (late, now - chrono::Duration::seconds(1)),
     ] {
-        let (_, reserved) = store
-            .reserve(a, call, &[key], Time(expires), &|_| Some(vec![300_000]))
-            .await
-            .unwrap();
-        assert!(reserved);
+        let keys = [key];
+        let one = Reservation {
+            call,
+            keys: &keys,
+            expires_at: Time(expires),
+            decide: &|_| Some(vec![300_000]),
+        };
+        let done = store.reserve_batch(a, &[one]).await.unwrap();
+        assert!(done[0].1);
     }
     let committed = |store: std::sync::Arc<dyn auditpulse::app::Store>| async move {
-        store
-            .reserve(a, LlmCallId::new(), &[key], Time(now), &|c| {
-                assert_eq!(c.len(), 1);
-                // Refuse: only read the counter.
-                let _ = c[0].committed;
-                None
-            })
-            .await
-            .unwrap()
-            .0[0]
-            .committed
+        let keys = [key];
+        // Refused: only reads the counter.
+        let read = Reservation {
+            call: LlmCallId::new(),
+            keys: &keys,
+            expires_at: Time(now),
+            decide: &|_| None,
+        };
+        store.reserve_batch(a, &[read]).await.unwrap()[0].0[0].committed
     };
     assert_eq!(committed(store.clone()).await, 600_000);
     assert_eq!(store.expire_reservations(Time(now)).await.unwrap(), 2);

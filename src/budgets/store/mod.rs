@@ -4,7 +4,7 @@
 //! where SQLite's single writer needs none).
 //!
 //! Invariant: a reservation is checked and taken in one transaction that holds its counters'
-//! rows, so `committed + other` of a period never passes what [`BudgetStore::reserve`]'s caller
+//! rows, so `committed + other` of a period never passes what [`BudgetStore::reserve_batch`]'s caller
 //! allowed; settling and expiring move a reservation's amount exactly once (its state is the
 //! guard). Every statement names the tenant, except the evaluator's and the sweeper's system
 //! reads across tenants.
@@ -148,19 +148,10 @@ pub trait BudgetStore: Send + Sync {
         now: Time,
     ) -> Result<()>;
 
-    /// In one transaction: reads the counters of `keys` (created empty when missing) under lock,
-    /// asks `decide`, and when it allows adds its amounts and records a held reservation of
-    /// `call` per key (expiring at `expires_at`). The counters read, and whether it reserved.
-    async fn reserve(
-        &self,
-        tenant: TenantId,
-        call: LlmCallId,
-        keys: &[PeriodKey],
-        expires_at: Time,
-        decide: Decide<'_>,
-    ) -> Result<(Vec<Counter>, bool)>;
-    /// [`BudgetStore::reserve`] for several calls of one tenant in one transaction, in order:
-    /// each call decides on the counters as the calls before it left them.
+    /// In one transaction, call by call in order: reads each call's counters (created empty when
+    /// missing) under lock, asks its `decide` (on the counters as the calls before it left
+    /// them), and when it allows adds its amounts and records a held reservation per key. Per
+    /// call, the counters it read and whether it reserved.
     async fn reserve_batch(
         &self,
         tenant: TenantId,

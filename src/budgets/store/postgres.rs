@@ -105,22 +105,6 @@ impl BudgetStore for PgStore {
         Ok(())
     }
 
-    async fn reserve(
-        &self,
-        tenant: TenantId,
-        call: LlmCallId,
-        keys: &[PeriodKey],
-        expires_at: Time,
-        decide: Decide<'_>,
-    ) -> Result<(Vec<Counter>, bool)> {
-        let mut tx = self.begin_scoped(Scope::Tenant(tenant)).await?;
-        let done = Q::reserve(&mut tx, LOCK, tenant, call, keys, expires_at, decide).await?;
-        if done.1 {
-            tx.commit().await?;
-        }
-        Ok(done)
-    }
-
     async fn reserve_batch(
         &self,
         tenant: TenantId,

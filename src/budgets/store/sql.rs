@@ -309,10 +309,9 @@ where
         Ok(())
     }
 
-    /// [`super::BudgetStore::reserve`] in the backend's transaction; `keys` sorted by the caller
-    /// (rows are locked in one order everywhere).
+    /// One call of a batch; `keys` sorted by the caller (rows are locked in one order).
     #[allow(clippy::too_many_arguments)]
-    pub async fn reserve(
+    async fn reserve(
         c: &mut DB::Connection,
         lock: &str,
         tenant: TenantId,

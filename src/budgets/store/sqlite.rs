@@ -85,22 +85,6 @@ impl BudgetStore for SqliteStore {
         Q::set_other(&mut *self.pool.acquire().await?, tenant, key, other, now).await
     }
 
-    async fn reserve(
-        &self,
-        tenant: TenantId,
-        call: LlmCallId,
-        keys: &[PeriodKey],
-        expires_at: Time,
-        decide: Decide<'_>,
-    ) -> Result<(Vec<Counter>, bool)> {
-        let mut tx = self.begin_immediate().await?;
-        let done = Q::reserve(&mut tx, "", tenant, call, keys, expires_at, decide).await?;
-        if done.1 {
-            tx.commit().await?;
-        }
-        Ok(done)
-    }
-
     async fn reserve_batch(
         &self,
         tenant: TenantId,
